@@ -1,0 +1,214 @@
+//! Convolution as a matrix product (im2col), NCHW layout, with strides, padding,
+//! dilations and groups (depthwise when groups = channels).
+//!
+//! The same routine serves the cleartext evaluator and the shares of the secure
+//! protocol: convolution is bilinear, so it can be applied to shares term by term.
+
+use crate::gemm;
+use serde::{Deserialize, Serialize};
+
+/// The index geometry of one 2-D convolution over a single image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvGeometry {
+    pub in_channels: usize,
+    pub in_height: usize,
+    pub in_width: usize,
+    pub out_channels: usize,
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    /// Top, left, bottom, right.
+    pub pads: [usize; 4],
+    pub dilations: [usize; 2],
+    pub groups: usize,
+}
+
+impl ConvGeometry {
+    pub fn out_height(&self) -> usize {
+        out_extent(
+            self.in_height,
+            self.kernel[0],
+            self.strides[0],
+            self.dilations[0],
+            self.pads[0] + self.pads[2],
+        )
+    }
+
+    pub fn out_width(&self) -> usize {
+        out_extent(
+            self.in_width,
+            self.kernel[1],
+            self.strides[1],
+            self.dilations[1],
+            self.pads[1] + self.pads[3],
+        )
+    }
+
+    pub fn input_len(&self) -> usize {
+        self.in_channels * self.in_height * self.in_width
+    }
+
+    pub fn output_len(&self) -> usize {
+        self.out_channels * self.out_height() * self.out_width()
+    }
+
+    /// Elements of the weight tensor `[out_channels, in_channels / groups, kh, kw]`.
+    pub fn weight_len(&self) -> usize {
+        self.out_channels * self.patch_len()
+    }
+
+    /// Length of one im2col column: one group's input channels times the kernel area.
+    pub fn patch_len(&self) -> usize {
+        self.in_channels / self.groups * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Multiply-adds of one convolution.
+    pub fn macs(&self) -> usize {
+        self.output_len() * self.patch_len()
+    }
+
+    /// Rearranges one group's input into a `patch_len × (out_h·out_w)` matrix; padded
+    /// positions are zero.
+    fn im2col(&self, input: &[u64], group: usize) -> Vec<u64> {
+        let (oh, ow) = (self.out_height(), self.out_width());
+        let channels = self.in_channels / self.groups;
+        let [kh, kw] = self.kernel;
+        let mut cols = vec![0u64; self.patch_len() * oh * ow];
+        for c in 0..channels {
+            let plane = &input[(group * channels + c) * self.in_height * self.in_width..]
+                [..self.in_height * self.in_width];
+            for ki in 0..kh {
+                for kj in 0..kw {
+                    let row = (c * kh + ki) * kw + kj;
+                    let out_row = &mut cols[row * oh * ow..(row + 1) * oh * ow];
+                    for y in 0..oh {
+                        let iy = (y * self.strides[0] + ki * self.dilations[0]) as isize
+                            - self.pads[0] as isize;
+                        if iy < 0 || iy >= self.in_height as isize {
+                            continue;
+                        }
+                        let src = &plane[iy as usize * self.in_width..][..self.in_width];
+                        for x in 0..ow {
+                            let ix = (x * self.strides[1] + kj * self.dilations[1]) as isize
+                                - self.pads[1] as isize;
+                            if ix >= 0 && (ix as usize) < self.in_width {
+                                out_row[y * ow + x] = src[ix as usize];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        cols
+    }
+}
+
+fn out_extent(input: usize, kernel: usize, stride: usize, dilation: usize, pad: usize) -> usize {
+    let span = dilation * (kernel - 1) + 1;
+    (input + pad).saturating_sub(span) / stride + 1
+}
+
+/// Convolves one image (`[C, H, W]`, flattened) with `weights`
+/// (`[out_channels, in_channels / groups, kh, kw]`), modulo 2^64. No bias.
+pub fn conv2d(geometry: &ConvGeometry, input: &[u64], weights: &[u64]) -> Vec<u64> {
+    assert_eq!(input.len(), geometry.input_len(), "conv input length");
+    assert_eq!(weights.len(), geometry.weight_len(), "conv weight length");
+    let spatial = geometry.out_height() * geometry.out_width();
+    let per_group_out = geometry.out_channels / geometry.groups;
+    let patch = geometry.patch_len();
+    let mut out = vec![0u64; geometry.output_len()];
+    for g in 0..geometry.groups {
+        let cols = geometry.im2col(input, g);
+        let w = &weights[g * per_group_out * patch..(g + 1) * per_group_out * patch];
+        let o = &mut out[g * per_group_out * spatial..(g + 1) * per_group_out * spatial];
+        gemm::matmul_into(w, &cols, o, per_group_out, patch, spatial);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry(
+        groups: usize,
+        pads: [usize; 4],
+        strides: [usize; 2],
+        dilations: [usize; 2],
+    ) -> ConvGeometry {
+        ConvGeometry {
+            in_channels: 4,
+            in_height: 7,
+            in_width: 6,
+            out_channels: 4,
+            kernel: [3, 2],
+            strides,
+            pads,
+            dilations,
+            groups,
+        }
+    }
+
+    /// Direct definition of convolution, independent of im2col.
+    fn direct(g: &ConvGeometry, x: &[u64], w: &[u64]) -> Vec<u64> {
+        let (oh, ow) = (g.out_height(), g.out_width());
+        let cin = g.in_channels / g.groups;
+        let cout = g.out_channels / g.groups;
+        let mut out = vec![0u64; g.output_len()];
+        for o in 0..g.out_channels {
+            let group = o / cout;
+            for y in 0..oh {
+                for xo in 0..ow {
+                    let mut acc = 0u64;
+                    for c in 0..cin {
+                        for ki in 0..g.kernel[0] {
+                            for kj in 0..g.kernel[1] {
+                                let iy = (y * g.strides[0] + ki * g.dilations[0]) as isize
+                                    - g.pads[0] as isize;
+                                let ix = (xo * g.strides[1] + kj * g.dilations[1]) as isize
+                                    - g.pads[1] as isize;
+                                if iy < 0
+                                    || ix < 0
+                                    || iy >= g.in_height as isize
+                                    || ix >= g.in_width as isize
+                                {
+                                    continue;
+                                }
+                                let xv = x[((group * cin + c) * g.in_height + iy as usize)
+                                    * g.in_width
+                                    + ix as usize];
+                                let wv = w[((o * cin + c) * g.kernel[0] + ki) * g.kernel[1] + kj];
+                                acc = acc.wrapping_add(xv.wrapping_mul(wv));
+                            }
+                        }
+                    }
+                    out[(o * oh + y) * ow + xo] = acc;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn im2col_convolution_matches_direct_definition() {
+        let mut prg = crate::Prg::new(crate::Seed::from_u64(9));
+        for groups in [1, 2, 4] {
+            for pads in [[0, 0, 0, 0], [1, 0, 2, 1]] {
+                for strides in [[1, 1], [2, 3]] {
+                    for dilations in [[1, 1], [2, 1]] {
+                        let g = geometry(groups, pads, strides, dilations);
+                        let x = prg.u64s(g.input_len());
+                        let w = prg.u64s(g.weight_len());
+                        assert_eq!(conv2d(&g, &x, &w), direct(&g, &x, &w), "{g:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn output_extent_follows_onnx_formula() {
+        let g = geometry(1, [1, 1, 1, 1], [2, 2], [1, 1]);
+        // floor((7 + 2 - 3) / 2) + 1 = 4; floor((6 + 2 - 2) / 2) + 1 = 4.
+        assert_eq!((g.out_height(), g.out_width()), (4, 4));
+    }
+}
