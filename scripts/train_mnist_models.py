@@ -255,8 +255,8 @@ def build_nets():
 TRAIN_CONFIG = {
     "logreg": {"epochs": 30, "batch": 64, "lr": 2e-3},
     "secureml": {"epochs": 30, "batch": 64, "lr": 1e-3},
-    "minionn": {"epochs": 15, "batch": 64, "lr": 1e-3},
-    "lenet": {"epochs": 12, "batch": 64, "lr": 1e-3},
+    "minionn": {"epochs": 20, "batch": 64, "lr": 1e-3},
+    "lenet": {"epochs": 15, "batch": 64, "lr": 1e-3},
 }
 WEIGHT_DECAY = 1e-4
 SEED = 1234
