@@ -31,7 +31,9 @@ pub enum Kernel {
         bias: Option<WeightId>,
     },
     /// Divides by 2^bits (arithmetic shift): brings a product back to scale s.
-    Truncate { bits: u32 },
+    Truncate {
+        bits: u32,
+    },
     Relu,
     MaxPool(PoolGeometry),
     /// Sum of each window times a public factor at scale s (the reciprocal of the

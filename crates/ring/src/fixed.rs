@@ -44,7 +44,7 @@ pub fn encode(x: f64, scale: Scale) -> Option<u64> {
     let scaled = (x * scale.factor()).round();
     // 2^63 is exactly representable; anything at or beyond it does not fit an i64.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    (scaled.is_finite() && scaled.abs() < LIMIT).then(|| scaled as i64 as u64)
+    (scaled.is_finite() && scaled.abs() < LIMIT).then_some(scaled as i64 as u64)
 }
 
 /// Decodes a ring element at `scale` back to a real.

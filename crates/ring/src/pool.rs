@@ -103,7 +103,7 @@ impl PoolGeometry {
 fn extent(padded: usize, kernel: usize, stride: usize, ceil: bool) -> usize {
     let span = padded.saturating_sub(kernel);
     let mut n = span / stride + 1;
-    if ceil && span % stride != 0 {
+    if ceil && !span.is_multiple_of(stride) {
         n += 1;
         // ONNX/PyTorch: the last window must start inside the input or left padding.
         if (n - 1) * stride >= padded {

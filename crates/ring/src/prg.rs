@@ -49,8 +49,16 @@ impl fmt::Debug for Prg {
 
 impl Prg {
     pub fn new(seed: Seed) -> Prg {
+        Prg::with_stream(seed, 0)
+    }
+
+    /// An independent stream under the same key: the counter starts at `stream · 2^64`,
+    /// so streams never overlap (no stream can use 2^64 blocks).
+    pub fn with_stream(seed: Seed, stream: u64) -> Prg {
+        let mut counter = [0u8; 16];
+        counter[8..].copy_from_slice(&stream.to_le_bytes());
         Prg {
-            cipher: Aes128Ctr::new(&seed.0.into(), &[0u8; 16].into()),
+            cipher: Aes128Ctr::new(&seed.0.into(), &counter.into()),
         }
     }
 
@@ -107,6 +115,15 @@ mod tests {
         let c = Prg::new(Seed::from_u64(2)).u64s(64);
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn streams_are_independent() {
+        let seed = Seed::from_u64(5);
+        let a = Prg::with_stream(seed, 1).u64s(8);
+        let b = Prg::with_stream(seed, 2).u64s(8);
+        assert_ne!(a, b);
+        assert_eq!(Prg::with_stream(seed, 0).u64s(8), Prg::new(seed).u64s(8));
     }
 
     #[test]

@@ -1,0 +1,116 @@
+use super::*;
+use crate::testing::{reconstruct, share, streams, uniformity_z};
+use crate::StreamId;
+use cryptflow_ring::Seed;
+
+/// Runs the whole protocol; returns P0's and P1's output shares and what each received.
+fn run<F: Bilinear>(
+    f: &F,
+    w: &[u64],
+    x: &[u64],
+    master: u64,
+) -> (Vec<u64>, Vec<u64>, Vec<u64>, Vec<u64>) {
+    let setup = streams(master, StreamId::for_weight(0));
+    let mut s = streams(master, StreamId::for_step(3, 0));
+    let (x0, x1) = share(x, master + 100);
+    // Setup: P0 and the helper draw B; P0 sends F.
+    let b_owner = weight_mask(f.weight_len(), &mut { setup.owner_helper });
+    let b_helper = weight_mask(f.weight_len(), &mut { setup.helper_owner });
+    let masked = receive_masked_weight(masked_weight(w, &b_owner), f.weight_len()).expect("setup");
+    // One use.
+    let c1 = deal(f, &b_helper, &mut s.helper_owner, &mut s.helper_client);
+    let (client, e) = client_start(f, &x1, &mut s.client_helper);
+    let z0 = owner_finish(f, w, &x0, &e, &mut s.owner_helper).expect("owner");
+    let z1 = client.finish(f, &masked, &c1).expect("client");
+    let mut client_view = masked.clone();
+    client_view.extend_from_slice(&c1);
+    (z0, z1, e, client_view)
+}
+
+fn conv_geometry() -> ConvGeometry {
+    ConvGeometry {
+        in_channels: 4,
+        in_height: 9,
+        in_width: 8,
+        out_channels: 6,
+        kernel: [3, 3],
+        strides: [2, 1],
+        pads: [1, 1, 1, 1],
+        dilations: [1, 1],
+        groups: 2,
+    }
+}
+
+#[test]
+fn convolution_matches_cleartext_bit_exactly() {
+    let g = conv_geometry();
+    let mut data = Prg::new(Seed::from_u64(11));
+    let (w, x) = (data.u64s(g.weight_len()), data.u64s(g.input_len()));
+    let (z0, z1, _, _) = run(&g, &w, &x, 1);
+    assert_eq!(reconstruct(&z0, &z1), conv::conv2d(&g, &x, &w));
+}
+
+#[test]
+fn matrix_product_matches_cleartext_bit_exactly() {
+    let mut data = Prg::new(Seed::from_u64(12));
+    for rows in [1, 3] {
+        let f = MatMulShape {
+            rows,
+            inner: 7,
+            out: 5,
+        };
+        let (w, x) = (data.u64s(f.weight_len()), data.u64s(f.input_len()));
+        let (z0, z1, _, _) = run(&f, &w, &x, 2);
+        // Independent reference: Y[r][o] = Σ_i X[r][i]·W[o][i].
+        let expected: Vec<u64> = (0..rows * 5)
+            .map(|idx| {
+                let (r, o) = (idx / 5, idx % 5);
+                (0..7).fold(0u64, |acc, i| {
+                    acc.wrapping_add(x[r * 7 + i].wrapping_mul(w[o * 7 + i]))
+                })
+            })
+            .collect();
+        assert_eq!(reconstruct(&z0, &z1), expected);
+    }
+}
+
+#[test]
+fn views_do_not_depend_on_the_secrets() {
+    // P0 sees E; P1 sees F and C1. With the same seeds, an all-zero secret and a large
+    // secret give views that are each uniform.
+    let g = conv_geometry();
+    let mut data = Prg::new(Seed::from_u64(13));
+    let big = (data.u64s(g.weight_len()), data.u64s(g.input_len()));
+    let zero = (vec![0u64; g.weight_len()], vec![0u64; g.input_len()]);
+    for (w, x) in [&zero, &big] {
+        let (_, _, owner_view, client_view) = run(&g, w, x, 3);
+        assert!(uniformity_z(&owner_view).abs() < 5.0);
+        assert!(uniformity_z(&client_view).abs() < 5.0);
+    }
+    // And the owner's view changes when only the client's input changes by a shift of
+    // the mask: E is X1 − A, a one-time pad.
+    let (_, _, v_zero, _) = run(&g, &zero.0, &zero.1, 4);
+    let (_, _, v_big, _) = run(&g, &zero.0, &big.1, 4);
+    assert_ne!(v_zero, v_big);
+}
+
+#[test]
+fn wrong_length_messages_are_rejected() {
+    let f = MatMulShape {
+        rows: 1,
+        inner: 3,
+        out: 2,
+    };
+    let mut prg = Prg::new(Seed::from_u64(1));
+    let err = owner_finish(&f, &[0; 6], &[0; 3], &[0; 2], &mut prg).unwrap_err();
+    assert_eq!(
+        err,
+        ProtocolError::MalformedMessage {
+            from: Party::Client,
+            message: "masked input",
+            expected: 3,
+            actual: 2
+        }
+    );
+    assert!(receive_masked_weight(vec![0; 5], 6).is_err());
+}

@@ -1,0 +1,172 @@
+//! Pooling. Max pooling is a tree of secure maxima, `max(a, b) = b + ReLU(a − b)`
+//! (SecureNN/Porthos do the same with their own comparison), one batched
+//! [`SecureSelect`] per level of the tree over all windows at once, so a k-element
+//! window costs ⌈log₂ k⌉ comparisons deep. Average pooling is linear: each party sums its
+//! shares over the window and multiplies by a public fixed-point reciprocal; a
+//! truncation follows.
+
+use crate::error::{expect_len, ProtocolError};
+use crate::relu::{ReluCorrelation, SecureSelect};
+use crate::Step;
+use cryptflow_ring::pool::PoolGeometry;
+use cryptflow_ring::{Party, Prg};
+use std::collections::VecDeque;
+
+/// The batch size of each level of the max tree over windows of these sizes.
+pub fn max_tree_sizes(windows: &[Vec<usize>]) -> Vec<usize> {
+    let mut counts: Vec<usize> = windows.iter().map(Vec::len).collect();
+    let mut sizes = Vec::new();
+    while counts.iter().any(|&c| c > 1) {
+        sizes.push(counts.iter().map(|c| c / 2).sum());
+        counts.iter_mut().for_each(|c| *c = c.div_ceil(2));
+    }
+    sizes
+}
+
+/// The dealt randomness of a max tree: one ReLU batch per level.
+#[derive(Clone, Debug)]
+pub struct MaxPoolCorrelation(Vec<ReluCorrelation>);
+
+impl MaxPoolCorrelation {
+    pub fn draw(prg: &mut Prg, sizes: &[usize]) -> MaxPoolCorrelation {
+        MaxPoolCorrelation(
+            sizes
+                .iter()
+                .map(|&n| ReluCorrelation::draw(prg, n))
+                .collect(),
+        )
+    }
+
+    /// The helper's corrections for the client, all levels in one message.
+    pub fn deal(sizes: &[usize], owner_prg: &mut Prg, client_prg: &mut Prg) -> Vec<u64> {
+        sizes
+            .iter()
+            .flat_map(|&n| ReluCorrelation::deal(n, owner_prg, client_prg))
+            .collect()
+    }
+
+    pub fn for_client(
+        sizes: &[usize],
+        client_prg: &mut Prg,
+        message: &[u64],
+    ) -> Result<MaxPoolCorrelation, ProtocolError> {
+        let expected: usize = sizes.iter().map(|&n| ReluCorrelation::message_len(n)).sum();
+        expect_len(Party::Helper, "MaxPool correlation", message, expected)?;
+        let mut rest = message;
+        let mut levels = Vec::with_capacity(sizes.len());
+        for &n in sizes {
+            let (mine, tail) = rest.split_at(ReluCorrelation::message_len(n));
+            levels.push(ReluCorrelation::for_client(n, client_prg, mine)?);
+            rest = tail;
+        }
+        Ok(MaxPoolCorrelation(levels))
+    }
+}
+
+/// One share-holder's run of max pooling.
+#[derive(Debug)]
+pub struct SecureMaxPool {
+    party: Party,
+    /// The current candidates of each window.
+    candidates: Vec<Vec<u64>>,
+    levels: VecDeque<ReluCorrelation>,
+    select: Option<SecureSelect>,
+}
+
+impl SecureMaxPool {
+    /// Starts on this party's share of the input; `windows` lists each output's input
+    /// indices. Returns the state and the first message, or the result at once when no
+    /// window has two elements.
+    pub fn start(
+        party: Party,
+        input: &[u64],
+        windows: &[Vec<usize>],
+        correlation: MaxPoolCorrelation,
+    ) -> Result<(SecureMaxPool, Step<Vec<u64>>), ProtocolError> {
+        let candidates = windows
+            .iter()
+            .map(|w| w.iter().map(|&i| input[i]).collect())
+            .collect();
+        let mut state = SecureMaxPool {
+            party,
+            candidates,
+            levels: correlation.0.into(),
+            select: None,
+        };
+        let first = state.next_level()?;
+        Ok((state, first))
+    }
+
+    fn next_level(&mut self) -> Result<Step<Vec<u64>>, ProtocolError> {
+        let Some(correlation) = self.levels.pop_front() else {
+            let out = self.candidates.iter().map(|c| c[0]).collect();
+            return Ok(Step::Done(out));
+        };
+        let diffs: Vec<u64> = self
+            .candidates
+            .iter()
+            .flat_map(|c| c.chunks_exact(2).map(|p| p[0].wrapping_sub(p[1])))
+            .collect();
+        let (select, message) = SecureSelect::start(self.party, &diffs, &diffs, correlation)?;
+        self.select = Some(select);
+        Ok(Step::Send(message))
+    }
+
+    pub fn step(&mut self, incoming: &[u64]) -> Result<Step<Vec<u64>>, ProtocolError> {
+        let select = self
+            .select
+            .as_mut()
+            .expect("SecureMaxPool stepped after it finished");
+        match select.step(incoming)? {
+            Step::Send(m) => Ok(Step::Send(m)),
+            Step::Done(relu) => {
+                self.select = None;
+                let mut relu = relu.into_iter();
+                for c in &mut self.candidates {
+                    let mut next = Vec::with_capacity(c.len().div_ceil(2));
+                    for pair in c.chunks(2) {
+                        match pair {
+                            [a, b] => next.push(b.wrapping_add(relu.next().unwrap_or(*a))),
+                            [a] => next.push(*a),
+                            _ => {}
+                        }
+                    }
+                    *c = next;
+                }
+                self.next_level()
+            }
+        }
+    }
+}
+
+/// The cleartext twin of max pooling (signed comparison).
+pub fn ideal_max_pool(input: &[u64], windows: &[Vec<usize>]) -> Vec<u64> {
+    windows
+        .iter()
+        .map(|w| {
+            w.iter()
+                .map(|&i| input[i])
+                .max_by_key(|&v| v as i64)
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Window sums times a public factor per output position (`factors` has one entry per
+/// output element of a channel). Linear, so the same function serves shares and
+/// cleartext.
+pub fn sum_pool(input: &[u64], geometry: &PoolGeometry, factors: &[u64]) -> Vec<u64> {
+    let plane = geometry.out_height() * geometry.out_width();
+    geometry
+        .windows()
+        .iter()
+        .enumerate()
+        .map(|(j, w)| {
+            let sum = w.iter().fold(0u64, |acc, &i| acc.wrapping_add(input[i]));
+            sum.wrapping_mul(factors[j % plane])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+use super::*;
+use crate::testing::{reconstruct, share, streams, uniformity_z};
+use crate::StreamId;
+use cryptflow_ring::Seed;
+
+fn geometry() -> PoolGeometry {
+    PoolGeometry {
+        channels: 3,
+        in_height: 7,
+        in_width: 6,
+        kernel: [3, 3],
+        strides: [2, 2],
+        pads: [1, 1, 1, 1],
+        ceil_mode: false,
+    }
+}
+
+/// Runs max pooling on all parties; returns the opened output and P0's view.
+fn run(x: &[u64], windows: &[Vec<usize>], master: u64) -> (Vec<u64>, Vec<u64>) {
+    let sizes = max_tree_sizes(windows);
+    let mut s = streams(master, StreamId::for_step(2, 0));
+    let message = MaxPoolCorrelation::deal(&sizes, &mut s.helper_owner, &mut s.helper_client);
+    let c0 = MaxPoolCorrelation::draw(&mut s.owner_helper, &sizes);
+    let c1 = MaxPoolCorrelation::for_client(&sizes, &mut s.client_helper, &message).expect("dealt");
+    let (x0, x1) = share(x, master + 1);
+    let (mut p0, mut s0) = SecureMaxPool::start(Party::ModelOwner, &x0, windows, c0).expect("P0");
+    let (mut p1, mut s1) = SecureMaxPool::start(Party::Client, &x1, windows, c1).expect("P1");
+    let mut view = Vec::new();
+    loop {
+        match (s0, s1) {
+            (Step::Send(m0), Step::Send(m1)) => {
+                view.extend_from_slice(&m1);
+                s0 = p0.step(&m1).expect("P0 step");
+                s1 = p1.step(&m0).expect("P1 step");
+            }
+            (Step::Done(z0), Step::Done(z1)) => return (reconstruct(&z0, &z1), view),
+            _ => panic!("parties out of step"),
+        }
+    }
+}
+
+#[test]
+fn max_pool_matches_cleartext_with_padding_and_odd_windows() {
+    let g = geometry();
+    let windows = g.windows();
+    let x: Vec<u64> = Prg::new(Seed::from_u64(1))
+        .u64s(g.input_len())
+        .iter()
+        .map(|r| ((*r as i64) >> 30) as u64)
+        .collect();
+    let (out, _) = run(&x, &windows, 1);
+    assert_eq!(out, ideal_max_pool(&x, &windows));
+    // The reference itself: a window's maximum is one of its elements and ≥ all others.
+    for (w, m) in windows.iter().zip(&out) {
+        assert!(w.iter().any(|&i| x[i] == *m));
+        assert!(w.iter().all(|&i| (x[i] as i64) <= *m as i64));
+    }
+}
+
+#[test]
+fn tree_sizes_follow_window_sizes() {
+    assert_eq!(max_tree_sizes(&[vec![0, 1, 2, 3]]), vec![2, 1]);
+    assert_eq!(max_tree_sizes(&[vec![0, 1, 2], vec![3]]), vec![1, 1]);
+    assert!(max_tree_sizes(&[vec![0], vec![1]]).is_empty());
+}
+
+#[test]
+fn max_pool_view_is_uniform_for_a_constant_input() {
+    let g = geometry();
+    let x = vec![42u64; g.input_len()];
+    let (out, view) = run(&x, &g.windows(), 2);
+    assert!(out.iter().all(|&v| v == 42));
+    assert!(uniformity_z(&view).abs() < 5.0);
+}
+
+#[test]
+fn sum_pool_is_linear_and_matches_a_direct_average() {
+    let g = geometry();
+    let x: Vec<u64> = (0..g.input_len() as u64).collect();
+    let plane = g.out_height() * g.out_width();
+    let factors: Vec<u64> = (1..=plane as u64).collect();
+    let (x0, x1) = share(&x, 3);
+    let shared = reconstruct(&sum_pool(&x0, &g, &factors), &sum_pool(&x1, &g, &factors));
+    assert_eq!(shared, sum_pool(&x, &g, &factors));
+    // Output 0 of channel 0: window rows 0..2, cols 0..2 (padding excluded) = 0+1+6+7.
+    assert_eq!(shared[0], 14);
+    // Channel 1, position 1 (factor 2): rows 0..2, cols 1..4 of plane 1 (offset 42).
+    let direct: u64 = [0, 1, 2, 6, 7, 8].iter().map(|i| 42 + 1 + i).sum();
+    assert_eq!(shared[plane + 1], 2 * direct);
+}

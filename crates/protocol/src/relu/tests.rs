@@ -1,0 +1,137 @@
+use super::*;
+use crate::testing::{reconstruct, run_pair, share, streams, uniformity_z, Views};
+use crate::StreamId;
+use cryptflow_ring::Seed;
+
+/// Runs select(x, v) with the helper dealing; returns the opened result and the views.
+fn run(x: &[u64], v: &[u64], master: u64) -> (Vec<u64>, Views) {
+    let n = x.len();
+    let mut s = streams(master, StreamId::for_step(7, 1));
+    let message = ReluCorrelation::deal(n, &mut s.helper_owner, &mut s.helper_client);
+    let owner_corr = ReluCorrelation::draw(&mut s.owner_helper, n);
+    let client_corr =
+        ReluCorrelation::for_client(n, &mut s.client_helper, &message).expect("dealt");
+    let (x0, x1) = share(x, master + 1);
+    let (v0, v1) = share(v, master + 2);
+    let p0 = SecureSelect::start(Party::ModelOwner, &x0, &v0, owner_corr).expect("P0");
+    let p1 = SecureSelect::start(Party::Client, &x1, &v1, client_corr).expect("P1");
+    let (z0, z1, views) = run_pair(p0, p1, |p, m| p.step(m).expect("well-formed"));
+    (reconstruct(&z0, &z1), views)
+}
+
+fn edge_cases() -> Vec<u64> {
+    let signed: [i64; 10] = [
+        0,
+        1,
+        -1,
+        2,
+        -2,
+        i64::MAX,
+        i64::MIN,
+        i64::MIN + 1,
+        1 << 62,
+        -(1 << 62),
+    ];
+    signed.iter().map(|&v| v as u64).collect()
+}
+
+#[test]
+fn relu_matches_cleartext_on_edge_cases_and_random_values() {
+    let mut x = edge_cases();
+    x.extend(Prg::new(Seed::from_u64(5)).u64s(1000));
+    // Small magnitudes, as activations are.
+    x.extend(
+        Prg::new(Seed::from_u64(6))
+            .u64s(1000)
+            .iter()
+            .map(|r| ((*r as i64) >> 40) as u64),
+    );
+    let (out, _) = run(&x, &x, 1);
+    assert_eq!(out, ideal_select(&x, &x));
+}
+
+#[test]
+fn select_picks_the_second_operand() {
+    let x = edge_cases();
+    let v: Vec<u64> = (100..100 + x.len() as u64).collect();
+    let (out, _) = run(&x, &v, 2);
+    assert_eq!(out, ideal_select(&x, &v));
+}
+
+#[test]
+fn correct_for_many_seeds() {
+    // The masks r straddle every bit pattern; a carry bug shows up for some seed.
+    let x: Vec<u64> = [-3i64, -1, 0, 1, 3, 1 << 40, -(1 << 40)]
+        .iter()
+        .map(|&v| v as u64)
+        .collect();
+    for master in 10..60 {
+        let (out, _) = run(&x, &x, master);
+        assert_eq!(out, ideal_select(&x, &x), "seed {master}");
+    }
+}
+
+#[test]
+fn views_look_uniform_even_for_constant_secrets() {
+    // A constant input has a constant sign and constant bits: any unmasked opening of
+    // x, of its comparison bits or of β would make the views visibly non-uniform.
+    for constant in [5u64, (-5i64) as u64, 0] {
+        let x = vec![constant; 2048];
+        let (_, views) = run(&x, &x, 3);
+        let z0 = uniformity_z(&views.owner);
+        let z1 = uniformity_z(&views.client);
+        assert!(
+            z0.abs() < 5.0 && z1.abs() < 5.0,
+            "constant {constant}: z = {z0}, {z1}"
+        );
+    }
+}
+
+#[test]
+fn final_opening_hides_the_sign() {
+    // The last message (e = β ⊕ c) must be balanced whether all inputs are positive or
+    // all negative.
+    for constant in [7u64, (-7i64) as u64] {
+        let x = vec![constant; 4096];
+        let (_, views) = run(&x, &x, 4);
+        let last = &views.owner[views.owner.len() - 64..];
+        assert!(uniformity_z(last).abs() < 5.0, "{constant}");
+    }
+}
+
+#[test]
+fn malformed_messages_are_rejected() {
+    let n = 3;
+    let mut s = streams(1, StreamId::for_step(0, 0));
+    let message = ReluCorrelation::deal(n, &mut s.helper_owner, &mut s.helper_client);
+    let err = ReluCorrelation::for_client(n, &mut s.client_helper, &message[1..]).unwrap_err();
+    assert!(matches!(
+        err,
+        ProtocolError::MalformedMessage {
+            from: Party::Helper,
+            ..
+        }
+    ));
+
+    let corr = ReluCorrelation::draw(&mut s.owner_helper, n);
+    let (mut p0, _) = SecureSelect::start(Party::ModelOwner, &[0; 3], &[0; 3], corr).expect("P0");
+    let err = p0.step(&[0; 5]).unwrap_err();
+    assert_eq!(
+        err,
+        ProtocolError::MalformedMessage {
+            from: Party::Client,
+            message: "ReLU masked opening",
+            expected: 6,
+            actual: 5
+        }
+    );
+}
+
+#[test]
+fn helper_cannot_run_a_share_holders_step() {
+    let corr = ReluCorrelation::draw(&mut Prg::new(Seed::from_u64(1)), 1);
+    assert!(matches!(
+        SecureSelect::start(Party::Helper, &[0], &[0], corr),
+        Err(ProtocolError::WrongParty { .. })
+    ));
+}
