@@ -44,6 +44,10 @@ pub enum Kernel {
     },
     /// Elementwise sum of two slots of one shape.
     Add,
+    /// Adds a model-owner constant of the slot's shape (at scale s).
+    AddConstant {
+        weight: WeightId,
+    },
     /// The same elements under the output slot's shape.
     Reshape,
 }
@@ -58,6 +62,7 @@ impl Kernel {
             Kernel::MaxPool(_) => "MaxPool",
             Kernel::SumPool { .. } => "SumPool",
             Kernel::Add => "Add",
+            Kernel::AddConstant { .. } => "AddConstant",
             Kernel::Reshape => "Reshape",
         }
     }

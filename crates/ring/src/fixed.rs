@@ -41,7 +41,12 @@ impl fmt::Display for Scale {
 /// Encodes a real at `scale`. Returns `None` for NaN, infinities and values whose
 /// encoding does not fit in 63 bits plus sign.
 pub fn encode(x: f64, scale: Scale) -> Option<u64> {
-    let scaled = (x * scale.factor()).round();
+    encode_bits(x, scale.bits())
+}
+
+/// Encodes a real with `bits` fractional bits (biases live at twice the scale).
+pub fn encode_bits(x: f64, bits: u32) -> Option<u64> {
+    let scaled = (x * (1u64 << bits.min(62)) as f64).round();
     // 2^63 is exactly representable; anything at or beyond it does not fit an i64.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
     (scaled.is_finite() && scaled.abs() < LIMIT).then_some(scaled as i64 as u64)

@@ -1,0 +1,122 @@
+//! Index geometry of convolution and pooling nodes, from their attributes and input
+//! shapes, checked for consistency.
+
+use crate::CompileError;
+use cryptflow_ir::{ConvAttrs, Node, PoolAttrs};
+use cryptflow_ring::conv::ConvGeometry;
+use cryptflow_ring::pool::PoolGeometry;
+
+/// `[N, C, H, W]` or an error naming the node.
+pub fn image_dims(node: &Node, shape: &[usize]) -> Result<[usize; 4], CompileError> {
+    match *shape {
+        [n, c, h, w] => Ok([n, c, h, w]),
+        _ => Err(CompileError::shape(
+            node,
+            format!("expects a 4-D NCHW input, got shape {shape:?}"),
+        )),
+    }
+}
+
+pub fn conv(
+    node: &Node,
+    attrs: &ConvAttrs,
+    input: &[usize],
+    weight: &[usize],
+) -> Result<ConvGeometry, CompileError> {
+    let [_, c, h, w] = image_dims(node, input)?;
+    let &[m, c_per_group, kh, kw] = weight else {
+        return Err(CompileError::shape(
+            node,
+            format!("expects a 4-D weight, got shape {weight:?}"),
+        ));
+    };
+    let groups = attrs.groups.max(1);
+    if c_per_group * groups != c || m % groups != 0 {
+        return Err(CompileError::shape(
+            node,
+            format!("weight {weight:?} with group={groups} does not fit input channels {c}"),
+        ));
+    }
+    if attrs.kernel != [kh, kw] {
+        return Err(CompileError::shape(
+            node,
+            format!(
+                "kernel_shape {:?} differs from the weight's {:?}",
+                attrs.kernel,
+                [kh, kw]
+            ),
+        ));
+    }
+    if attrs.strides.contains(&0) || attrs.dilations.contains(&0) {
+        return Err(CompileError::shape(
+            node,
+            "strides and dilations must be positive",
+        ));
+    }
+    let geometry = ConvGeometry {
+        in_channels: c,
+        in_height: h,
+        in_width: w,
+        out_channels: m,
+        kernel: [kh, kw],
+        strides: attrs.strides,
+        pads: attrs.pads,
+        dilations: attrs.dilations,
+        groups,
+    };
+    let span_h = attrs.dilations[0] * (kh - 1) + 1;
+    let span_w = attrs.dilations[1] * (kw - 1) + 1;
+    if h + attrs.pads[0] + attrs.pads[2] < span_h || w + attrs.pads[1] + attrs.pads[3] < span_w {
+        return Err(CompileError::shape(
+            node,
+            format!("kernel {kh}x{kw} is larger than the padded input {h}x{w}"),
+        ));
+    }
+    Ok(geometry)
+}
+
+pub fn pool(node: &Node, attrs: &PoolAttrs, input: &[usize]) -> Result<PoolGeometry, CompileError> {
+    let [_, c, h, w] = image_dims(node, input)?;
+    let [kh, kw] = attrs.kernel;
+    if kh == 0 || kw == 0 || attrs.strides.contains(&0) {
+        return Err(CompileError::shape(
+            node,
+            "kernel and strides must be positive",
+        ));
+    }
+    if h + attrs.pads[0] + attrs.pads[2] < kh || w + attrs.pads[1] + attrs.pads[3] < kw {
+        return Err(CompileError::shape(
+            node,
+            format!("window {kh}x{kw} is larger than the padded input {h}x{w}"),
+        ));
+    }
+    if attrs.pads[0] >= kh || attrs.pads[2] >= kh || attrs.pads[1] >= kw || attrs.pads[3] >= kw {
+        return Err(CompileError::shape(
+            node,
+            "padding must be smaller than the window",
+        ));
+    }
+    Ok(PoolGeometry {
+        channels: c,
+        in_height: h,
+        in_width: w,
+        kernel: attrs.kernel,
+        strides: attrs.strides,
+        pads: attrs.pads,
+        ceil_mode: attrs.ceil_mode,
+    })
+}
+
+/// A global pooling window over the whole image.
+pub fn global_pool(node: &Node, input: &[usize]) -> Result<PoolGeometry, CompileError> {
+    let [_, c, h, w] = image_dims(node, input)?;
+    Ok(PoolGeometry {
+        channels: c,
+        in_height: h,
+        in_width: w,
+        kernel: [h, w],
+        strides: [1, 1],
+        pads: [0; 4],
+        ceil_mode: false,
+    })
+}

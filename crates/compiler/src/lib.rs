@@ -1,0 +1,38 @@
+//! The compiler (the paper's Athos): from a float graph to the fixed-point program.
+//!
+//! [`compile`] runs the pipeline: shape inference → lowering with scale and truncation
+//! placement → liveness. Each pass is one file in [`passes`].
+
+mod error;
+mod geometry;
+pub mod passes;
+
+pub use error::CompileError;
+
+use cryptflow_ir::{Graph, Program, Weights};
+use cryptflow_ring::Scale;
+
+/// The default fixed-point scale: 12 fractional bits, CrypTFlow's choice for ResNet50.
+pub const DEFAULT_SCALE: u8 = 12;
+
+/// A compiled model: the public program and the model owner's encoded weights.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub program: Program,
+    pub weights: Weights,
+}
+
+/// Compiles `graph` at `scale` fractional bits.
+pub fn compile(mut graph: Graph, scale: u32) -> Result<Compiled, CompileError> {
+    let scale = u8::try_from(scale)
+        .ok()
+        .and_then(Scale::new)
+        .ok_or(CompileError::BadScale {
+            scale,
+            max: Scale::MAX,
+        })?;
+    passes::shapes::infer_shapes(&mut graph)?;
+    let (mut program, weights) = passes::lower::lower(&graph, scale)?;
+    passes::liveness::plan_frees(&mut program);
+    Ok(Compiled { program, weights })
+}

@@ -1,0 +1,422 @@
+//! Lowering: the shaped float graph becomes the fixed-point program over Z_2^64.
+//!
+//! Scale placement: every activation is at scale s. Weights are encoded at s, so a
+//! linear layer's output is at 2s; its bias is encoded at 2s and added there, and a
+//! `Truncate` by s follows. Average pooling multiplies by a reciprocal at scale s and is
+//! truncated the same way. Comparisons, additions and reshapes keep the scale.
+
+use crate::{geometry, CompileError};
+use cryptflow_ir::{
+    Graph, Instruction, Kernel, Node, Op, Program, SlotId, ValueId, WeightId, Weights,
+};
+use cryptflow_ring::{fixed, Scale, Tensor};
+use std::collections::HashMap;
+
+/// Lowers a graph whose shapes have been inferred.
+pub fn lower(graph: &Graph, scale: Scale) -> Result<(Program, Weights), CompileError> {
+    let input_shape = graph.shape(graph.input).unwrap_or(&[]).to_vec();
+    if let Some(&batch) = input_shape.first() {
+        if batch != 1 && input_shape.len() > 1 {
+            return Err(CompileError::Batch { batch });
+        }
+    }
+    let mut lowering = Lowering {
+        graph,
+        scale,
+        slot_shapes: Vec::new(),
+        slot_of: HashMap::new(),
+        instructions: Vec::new(),
+        weight_shapes: Vec::new(),
+        weights: Vec::new(),
+    };
+    let input = lowering.new_slot(input_shape);
+    lowering.slot_of.insert(graph.input, input);
+    for node in &graph.nodes {
+        lowering.node(node)?;
+    }
+    let output = *lowering
+        .slot_of
+        .get(&graph.output)
+        .ok_or_else(|| CompileError::Unsupported {
+            node: graph.name(graph.output).to_owned(),
+            op: "output",
+            reason: "the model output is a constant".into(),
+        })?;
+    let program = Program {
+        scale,
+        slot_shapes: lowering.slot_shapes,
+        input,
+        output,
+        weight_shapes: lowering.weight_shapes,
+        instructions: lowering.instructions,
+    };
+    Ok((
+        program,
+        Weights {
+            tensors: lowering.weights,
+        },
+    ))
+}
+
+struct Lowering<'g> {
+    graph: &'g Graph,
+    scale: Scale,
+    slot_shapes: Vec<Vec<usize>>,
+    slot_of: HashMap<ValueId, SlotId>,
+    instructions: Vec<Instruction>,
+    weight_shapes: Vec<Vec<usize>>,
+    weights: Vec<Tensor<u64>>,
+}
+
+impl Lowering<'_> {
+    fn new_slot(&mut self, shape: Vec<usize>) -> SlotId {
+        self.slot_shapes.push(shape);
+        self.slot_shapes.len() - 1
+    }
+
+    fn shape(&self, value: ValueId) -> Vec<usize> {
+        self.graph.shape(value).unwrap_or(&[]).to_vec()
+    }
+
+    /// The slot of a node's secret (activation) input.
+    fn activation(&self, node: &Node, index: usize) -> Result<SlotId, CompileError> {
+        let value = node.inputs[index];
+        self.slot_of.get(&value).copied().ok_or_else(|| {
+            CompileError::unsupported(
+                node,
+                format!("input `{}` is a constant where an activation is expected; fold it before export", self.graph.name(value)),
+            )
+        })
+    }
+
+    /// A node's constant (weight) input.
+    fn constant(&self, node: &Node, index: usize) -> Result<&'_ Tensor<f32>, CompileError> {
+        let value = node.inputs[index];
+        self.graph.constant(value).ok_or_else(|| {
+            CompileError::unsupported(
+                node,
+                format!(
+                    "input `{}` must be a constant (weights): products of two secret tensors are not supported",
+                    self.graph.name(value)
+                ),
+            )
+        })
+    }
+
+    /// Encodes a weight at `scale_bits` fractional bits.
+    fn weight(
+        &mut self,
+        node: &Node,
+        name: &str,
+        values: &[f32],
+        shape: Vec<usize>,
+        scale_bits: u32,
+    ) -> Result<WeightId, CompileError> {
+        let encoded = values
+            .iter()
+            .map(|&v| fixed::encode_bits(f64::from(v), scale_bits))
+            .collect::<Option<Vec<u64>>>()
+            .ok_or_else(|| CompileError::WeightOutOfRange {
+                node: node.name.clone(),
+                name: name.to_owned(),
+                scale: scale_bits,
+            })?;
+        let tensor = Tensor::new(shape.clone(), encoded)
+            .map_err(|e| CompileError::shape(node, e.to_string()))?;
+        self.weight_shapes.push(shape);
+        self.weights.push(tensor);
+        Ok(self.weights.len() - 1)
+    }
+
+    fn emit(
+        &mut self,
+        node: &Node,
+        kernel: Kernel,
+        inputs: Vec<SlotId>,
+        shape: Vec<usize>,
+    ) -> SlotId {
+        let output = self.new_slot(shape);
+        self.instructions.push(Instruction {
+            kernel,
+            inputs,
+            output,
+            free: Vec::new(),
+            source: node.name.clone(),
+        });
+        output
+    }
+
+    /// Emits a kernel whose output is at scale 2s, followed by the truncation to s.
+    fn emit_rescaled(
+        &mut self,
+        node: &Node,
+        kernel: Kernel,
+        inputs: Vec<SlotId>,
+        shape: Vec<usize>,
+    ) -> SlotId {
+        let wide = self.emit(node, kernel, inputs, shape.clone());
+        let bits = self.scale.bits();
+        self.emit(node, Kernel::Truncate { bits }, vec![wide], shape)
+    }
+
+    fn node(&mut self, node: &Node) -> Result<(), CompileError> {
+        let out_shape = self.shape(node.output);
+        let s = self.scale.bits();
+        let slot = match &node.op {
+            Op::Conv(attrs) => {
+                let x = self.activation(node, 0)?;
+                let w = self.constant(node, 1)?.clone();
+                let g = geometry::conv(node, attrs, &self.shape(node.inputs[0]), w.shape())?;
+                let weight = self.weight(node, "W", w.data(), w.shape().to_vec(), s)?;
+                let bias = match node.inputs.get(2) {
+                    Some(_) => {
+                        let b = self.constant(node, 2)?.clone();
+                        if b.len() != g.out_channels {
+                            return Err(CompileError::shape(
+                                node,
+                                format!(
+                                    "bias has {} elements, expected {}",
+                                    b.len(),
+                                    g.out_channels
+                                ),
+                            ));
+                        }
+                        Some(self.weight(node, "B", b.data(), vec![g.out_channels], 2 * s)?)
+                    }
+                    None => None,
+                };
+                self.emit_rescaled(
+                    node,
+                    Kernel::Conv {
+                        geometry: g,
+                        weight,
+                        bias,
+                    },
+                    vec![x],
+                    out_shape,
+                )
+            }
+            Op::Gemm(attrs) => self.gemm(node, attrs, out_shape)?,
+            Op::MatMul => {
+                let x = self.activation(node, 0)?;
+                let b = self.constant(node, 1)?.clone();
+                let (inner, out) = (b.shape()[0], b.shape()[1]);
+                let rows = out_shape.iter().product::<usize>() / out.max(1);
+                let wt = transpose(b.data(), inner, out);
+                let weight = self.weight(node, "B", &wt, vec![out, inner], s)?;
+                self.emit_rescaled(
+                    node,
+                    Kernel::MatMul {
+                        rows,
+                        inner,
+                        out,
+                        weight,
+                        bias: None,
+                    },
+                    vec![x],
+                    out_shape,
+                )
+            }
+            Op::Relu => {
+                let x = self.activation(node, 0)?;
+                self.emit(node, Kernel::Relu, vec![x], out_shape)
+            }
+            Op::MaxPool(attrs) => {
+                let x = self.activation(node, 0)?;
+                let g = geometry::pool(node, attrs, &self.shape(node.inputs[0]))?;
+                self.emit(node, Kernel::MaxPool(g), vec![x], out_shape)
+            }
+            Op::AveragePool {
+                attrs,
+                count_include_pad,
+            } => {
+                let x = self.activation(node, 0)?;
+                let g = geometry::pool(node, attrs, &self.shape(node.inputs[0]))?;
+                let plane = g.out_height() * g.out_width();
+                let counts: Vec<usize> = if *count_include_pad {
+                    g.padded_counts()[..plane].to_vec()
+                } else {
+                    g.windows()[..plane].iter().map(Vec::len).collect()
+                };
+                let factors = counts
+                    .iter()
+                    .map(|&c| fixed::reciprocal(c as u64, self.scale))
+                    .collect();
+                self.emit_rescaled(
+                    node,
+                    Kernel::SumPool {
+                        geometry: g,
+                        factors,
+                    },
+                    vec![x],
+                    out_shape,
+                )
+            }
+            Op::GlobalAveragePool => {
+                let x = self.activation(node, 0)?;
+                let g = geometry::global_pool(node, &self.shape(node.inputs[0]))?;
+                let factors = vec![fixed::reciprocal(
+                    (g.in_height * g.in_width) as u64,
+                    self.scale,
+                )];
+                self.emit_rescaled(
+                    node,
+                    Kernel::SumPool {
+                        geometry: g,
+                        factors,
+                    },
+                    vec![x],
+                    out_shape,
+                )
+            }
+            Op::Add => self.add(node, out_shape)?,
+            Op::Flatten { .. } | Op::Reshape | Op::Identity => {
+                let x = self.activation(node, 0)?;
+                self.emit(node, Kernel::Reshape, vec![x], out_shape)
+            }
+            _ => {
+                return Err(CompileError::unsupported(
+                    node,
+                    "no lowering for this operator",
+                ))
+            }
+        };
+        self.slot_of.insert(node.output, slot);
+        Ok(())
+    }
+
+    fn gemm(
+        &mut self,
+        node: &Node,
+        attrs: &cryptflow_ir::GemmAttrs,
+        out_shape: Vec<usize>,
+    ) -> Result<SlotId, CompileError> {
+        if attrs.trans_a {
+            return Err(CompileError::unsupported(
+                node,
+                "transA=1 on an activation is not supported",
+            ));
+        }
+        let x = self.activation(node, 0)?;
+        let b = self.constant(node, 1)?.clone();
+        let (rows, out) = (out_shape[0], out_shape[1]);
+        let inner = b.len() / out.max(1);
+        let mut w = if attrs.trans_b {
+            b.data().to_vec()
+        } else {
+            transpose(b.data(), inner, out)
+        };
+        w.iter_mut().for_each(|v| *v *= attrs.alpha);
+        let weight = self.weight(node, "B", &w, vec![out, inner], self.scale.bits())?;
+        let bias = match node.inputs.get(2) {
+            Some(_) => {
+                let c = self.constant(node, 2)?.clone();
+                let values: Vec<f32> =
+                    match c.len() {
+                        n if n == out => c.data().iter().map(|v| v * attrs.beta).collect(),
+                        1 => vec![c.data()[0] * attrs.beta; out],
+                        _ => return Err(CompileError::unsupported(
+                            node,
+                            format!(
+                                "bias C of shape {:?} is not supported (expected {out} elements)",
+                                c.shape()
+                            ),
+                        )),
+                    };
+                Some(self.weight(node, "C", &values, vec![out], 2 * self.scale.bits())?)
+            }
+            None => None,
+        };
+        Ok(self.emit_rescaled(
+            node,
+            Kernel::MatMul {
+                rows,
+                inner,
+                out,
+                weight,
+                bias,
+            },
+            vec![x],
+            out_shape,
+        ))
+    }
+
+    fn add(&mut self, node: &Node, out_shape: Vec<usize>) -> Result<SlotId, CompileError> {
+        let constant_side = (0..2).find(|&i| self.graph.constant(node.inputs[i]).is_some());
+        match constant_side {
+            None => {
+                let (a, b) = (self.activation(node, 0)?, self.activation(node, 1)?);
+                if self.slot_shapes[a] != self.slot_shapes[b] {
+                    return Err(CompileError::unsupported(
+                        node,
+                        "broadcasting between two activations is not supported",
+                    ));
+                }
+                Ok(self.emit(node, Kernel::Add, vec![a, b], out_shape))
+            }
+            Some(side) => {
+                let x = self.activation(node, 1 - side)?;
+                if self.slot_shapes[x] != out_shape {
+                    return Err(CompileError::unsupported(
+                        node,
+                        "the constant must broadcast to the activation's shape",
+                    ));
+                }
+                let c = self.constant(node, side)?.clone();
+                let expanded = broadcast_to(c.data(), c.shape(), &out_shape);
+                let weight = self.weight(
+                    node,
+                    "constant",
+                    &expanded,
+                    out_shape.clone(),
+                    self.scale.bits(),
+                )?;
+                Ok(self.emit(node, Kernel::AddConstant { weight }, vec![x], out_shape))
+            }
+        }
+    }
+}
+
+fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; data.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = data[r * cols + c];
+        }
+    }
+    t
+}
+
+/// Expands `data` of shape `from` to `to` by numpy broadcasting (shapes already checked).
+fn broadcast_to(data: &[f32], from: &[usize], to: &[usize]) -> Vec<f32> {
+    let offset = to.len() - from.len();
+    let total: usize = to.iter().product();
+    (0..total)
+        .map(|flat| {
+            let (mut rest, mut src, mut stride) = (flat, 0, 1);
+            for axis in (0..to.len()).rev() {
+                let coord = rest % to[axis];
+                rest /= to[axis];
+                if axis >= offset {
+                    let dim = from[axis - offset];
+                    if dim != 1 {
+                        src += coord * stride;
+                    }
+                    stride *= dim;
+                }
+            }
+            data[src]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_expands_per_channel_constants() {
+        let out = broadcast_to(&[1.0, 2.0], &[2, 1, 1], &[1, 2, 2, 2]);
+        assert_eq!(out, vec![1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0]);
+    }
+}

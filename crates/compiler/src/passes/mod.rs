@@ -1,0 +1,5 @@
+//! The passes, one per file, run in order by [`crate::compile`].
+
+pub mod liveness;
+pub mod lower;
+pub mod shapes;

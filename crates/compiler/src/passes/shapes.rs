@@ -1,0 +1,314 @@
+//! Shape inference: gives every value of the graph its shape, checking each node's
+//! inputs on the way (the first place a malformed model is caught with the node named).
+
+use crate::{geometry, CompileError};
+use cryptflow_ir::{Graph, Node, Op};
+
+/// Fills `shape` of every value. Constants keep their tensor's shape.
+pub fn infer_shapes(graph: &mut Graph) -> Result<(), CompileError> {
+    graph.validate()?;
+    if graph.shape(graph.input).is_none() {
+        return Err(CompileError::UnknownInputShape {
+            name: graph.name(graph.input).to_owned(),
+        });
+    }
+    let constant_shapes: Vec<_> = graph
+        .constants
+        .iter()
+        .map(|(&id, t)| (id, t.shape().to_vec()))
+        .collect();
+    for (id, shape) in constant_shapes {
+        graph.values[id].shape = Some(shape);
+    }
+    for index in 0..graph.nodes.len() {
+        let node = &graph.nodes[index];
+        let inputs: Vec<&[usize]> = node
+            .inputs
+            .iter()
+            .map(|&i| graph.shape(i).unwrap_or(&[]))
+            .collect();
+        let shape = output_shape(graph, node, &inputs)?;
+        let output = node.output;
+        graph.values[output].shape = Some(shape);
+    }
+    Ok(())
+}
+
+fn arity(node: &Node, inputs: &[&[usize]], min: usize, max: usize) -> Result<(), CompileError> {
+    if inputs.len() < min || inputs.len() > max {
+        return Err(CompileError::shape(
+            node,
+            format!("expects {min}..={max} inputs, got {}", inputs.len()),
+        ));
+    }
+    Ok(())
+}
+
+fn output_shape(
+    graph: &Graph,
+    node: &Node,
+    inputs: &[&[usize]],
+) -> Result<Vec<usize>, CompileError> {
+    match &node.op {
+        Op::Conv(attrs) => {
+            arity(node, inputs, 2, 3)?;
+            let g = geometry::conv(node, attrs, inputs[0], inputs[1])?;
+            Ok(vec![
+                inputs[0][0],
+                g.out_channels,
+                g.out_height(),
+                g.out_width(),
+            ])
+        }
+        Op::Gemm(attrs) => {
+            arity(node, inputs, 2, 3)?;
+            let (a, b) = (matrix(node, inputs[0])?, matrix(node, inputs[1])?);
+            let (m, k) = if attrs.trans_a {
+                (a[1], a[0])
+            } else {
+                (a[0], a[1])
+            };
+            let (k2, n) = if attrs.trans_b {
+                (b[1], b[0])
+            } else {
+                (b[0], b[1])
+            };
+            if k != k2 {
+                return Err(CompileError::shape(
+                    node,
+                    format!("inner dimensions differ: {k} vs {k2}"),
+                ));
+            }
+            Ok(vec![m, n])
+        }
+        Op::MatMul => {
+            arity(node, inputs, 2, 2)?;
+            let (a, b) = (inputs[0], matrix(node, inputs[1])?);
+            let Some((&k, lead)) = a.split_last() else {
+                return Err(CompileError::shape(node, "input A is a scalar"));
+            };
+            if k != b[0] {
+                return Err(CompileError::shape(
+                    node,
+                    format!("inner dimensions differ: {k} vs {}", b[0]),
+                ));
+            }
+            Ok(lead.iter().copied().chain([b[1]]).collect())
+        }
+        Op::Relu | Op::Identity => Ok(inputs[0].to_vec()),
+        Op::MaxPool(attrs) | Op::AveragePool { attrs, .. } => {
+            let g = geometry::pool(node, attrs, inputs[0])?;
+            Ok(vec![
+                inputs[0][0],
+                g.channels,
+                g.out_height(),
+                g.out_width(),
+            ])
+        }
+        Op::GlobalAveragePool => {
+            let [n, c, _, _] = geometry::image_dims(node, inputs[0])?;
+            Ok(vec![n, c, 1, 1])
+        }
+        Op::Add => {
+            arity(node, inputs, 2, 2)?;
+            broadcast(node, inputs[0], inputs[1])
+        }
+        Op::Flatten { axis } => {
+            let rank = inputs[0].len() as i64;
+            let axis = if *axis < 0 { axis + rank } else { *axis };
+            if !(0..=rank).contains(&axis) {
+                return Err(CompileError::shape(
+                    node,
+                    format!("axis {axis} is out of range for rank {rank}"),
+                ));
+            }
+            let (head, tail) = inputs[0].split_at(axis as usize);
+            Ok(vec![head.iter().product(), tail.iter().product()])
+        }
+        Op::Reshape => {
+            arity(node, inputs, 2, 2)?;
+            let target = graph.constant(node.inputs[1]).ok_or_else(|| {
+                CompileError::unsupported(node, "the target shape must be a constant")
+            })?;
+            reshape(node, inputs[0], target.data())
+        }
+        _ => Err(CompileError::unsupported(
+            node,
+            "no shape rule for this operator",
+        )),
+    }
+}
+
+fn matrix<'a>(node: &Node, shape: &'a [usize]) -> Result<&'a [usize], CompileError> {
+    if shape.len() == 2 {
+        Ok(shape)
+    } else {
+        Err(CompileError::shape(
+            node,
+            format!("expects a 2-D matrix, got shape {shape:?}"),
+        ))
+    }
+}
+
+/// ONNX (numpy) multidirectional broadcasting.
+fn broadcast(node: &Node, a: &[usize], b: &[usize]) -> Result<Vec<usize>, CompileError> {
+    let rank = a.len().max(b.len());
+    let dim = |s: &[usize], i: usize| {
+        if i + s.len() >= rank {
+            s[i + s.len() - rank]
+        } else {
+            1
+        }
+    };
+    (0..rank)
+        .map(|i| match (dim(a, i), dim(b, i)) {
+            (x, y) if x == y => Ok(x),
+            (1, y) => Ok(y),
+            (x, 1) => Ok(x),
+            (x, y) => Err(CompileError::shape(
+                node,
+                format!("cannot broadcast {a:?} with {b:?} (dimension {x} vs {y})"),
+            )),
+        })
+        .collect()
+}
+
+fn reshape(node: &Node, input: &[usize], target: &[f32]) -> Result<Vec<usize>, CompileError> {
+    let total: usize = input.iter().product();
+    let mut out = Vec::with_capacity(target.len());
+    let mut infer = None;
+    for (i, &d) in target.iter().enumerate() {
+        match d as i64 {
+            0 => out.push(
+                *input
+                    .get(i)
+                    .ok_or_else(|| CompileError::shape(node, "0 refers past the input's rank"))?,
+            ),
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                out.push(1);
+            }
+            d if d > 0 => out.push(d as usize),
+            _ => {
+                return Err(CompileError::shape(
+                    node,
+                    format!("invalid target shape {target:?}"),
+                ))
+            }
+        }
+    }
+    let known: usize = out.iter().product();
+    if let Some(i) = infer {
+        if known == 0 || total % known != 0 {
+            return Err(CompileError::shape(
+                node,
+                format!("cannot reshape {input:?} to {target:?}"),
+            ));
+        }
+        out[i] = total / known;
+    }
+    if out.iter().product::<usize>() != total {
+        return Err(CompileError::shape(
+            node,
+            format!("cannot reshape {input:?} ({total} elements) to {out:?}"),
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cryptflow_ir::{ConvAttrs, PoolAttrs};
+    use cryptflow_ring::Tensor;
+
+    fn node(op: Op, inputs: Vec<usize>, output: usize) -> Node {
+        Node {
+            name: format!("n{output}"),
+            op,
+            inputs,
+            output,
+        }
+    }
+
+    #[test]
+    fn infers_a_small_cnn() {
+        let mut g = Graph::default();
+        let x = g.add_value("x", Some(vec![1, 1, 28, 28]));
+        let w = g.add_value("w", None);
+        g.constants.insert(w, Tensor::zeros(vec![20, 1, 5, 5]));
+        let c = g.add_value("c", None);
+        let p = g.add_value("p", None);
+        let f = g.add_value("f", None);
+        let shape = g.add_value("shape", None);
+        g.constants.insert(
+            shape,
+            Tensor::new(vec![2], vec![0.0, -1.0]).expect("2 elements"),
+        );
+        let r = g.add_value("r", None);
+        let conv = ConvAttrs {
+            kernel: [5, 5],
+            strides: [1, 1],
+            pads: [0; 4],
+            dilations: [1, 1],
+            groups: 1,
+        };
+        let pool = PoolAttrs {
+            kernel: [2, 2],
+            strides: [2, 2],
+            pads: [0; 4],
+            ceil_mode: false,
+        };
+        g.nodes = vec![
+            node(Op::Conv(conv), vec![x, w], c),
+            node(Op::MaxPool(pool), vec![c], p),
+            node(Op::Flatten { axis: 1 }, vec![p], f),
+            node(Op::Reshape, vec![p, shape], r),
+        ];
+        g.input = x;
+        g.output = f;
+        infer_shapes(&mut g).expect("valid graph");
+        assert_eq!(g.shape(c), Some(&[1, 20, 24, 24][..]));
+        assert_eq!(g.shape(p), Some(&[1, 20, 12, 12][..]));
+        assert_eq!(g.shape(f), Some(&[1, 2880][..]));
+        assert_eq!(g.shape(r), Some(&[1, 2880][..]));
+    }
+
+    #[test]
+    fn rejects_mismatched_gemm_with_the_node_named() {
+        let mut g = Graph::default();
+        let x = g.add_value("x", Some(vec![1, 784]));
+        let w = g.add_value("w", None);
+        g.constants.insert(w, Tensor::zeros(vec![10, 783]));
+        let y = g.add_value("y", None);
+        let attrs = cryptflow_ir::GemmAttrs {
+            alpha: 1.0,
+            beta: 1.0,
+            trans_a: false,
+            trans_b: true,
+        };
+        g.nodes = vec![Node {
+            name: "fc".into(),
+            op: Op::Gemm(attrs),
+            inputs: vec![x, w],
+            output: y,
+        }];
+        g.input = x;
+        g.output = y;
+        let err = infer_shapes(&mut g).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "node `fc` (Gemm): inner dimensions differ: 784 vs 783"
+        );
+    }
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        let n = node(Op::Add, vec![], 0);
+        assert_eq!(
+            broadcast(&n, &[1, 3, 4, 4], &[3, 1, 1]).expect("ok"),
+            vec![1, 3, 4, 4]
+        );
+        assert!(broadcast(&n, &[1, 3], &[4]).is_err());
+    }
+}
