@@ -199,7 +199,7 @@ fn reshape(node: &Node, input: &[usize], target: &[f32]) -> Result<Vec<usize>, C
     }
     let known: usize = out.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(CompileError::shape(
                 node,
                 format!("cannot reshape {input:?} to {target:?}"),
