@@ -1,0 +1,44 @@
+//! The transport between the three parties.
+//!
+//! * [`Transport`]: ordered point-to-point messages; what protocol drivers use.
+//! * [`TcpTransport`]: one TCP connection per pair of parties, each opened with a
+//!   handshake (magic, protocol version, party, session id) and carrying
+//!   length-prefixed frames.
+//! * [`MemoryTransport`]: the same behaviour over in-process channels, for tests
+//!   that run the three parties on threads.
+//! * [`CommStats`]: bytes and messages per peer and in total.
+//!
+//! **Blocking.** `send` never waits for the peer to read: TCP connections have a
+//! writer thread each, so P0 and P1 can both send a large message and then both
+//! receive. `recv` blocks until a whole message from that peer arrived, failing with
+//! [`NetError::RecvTimeout`] if no byte comes for the I/O timeout. After any failed
+//! `recv` the stream from that peer may be mid-frame, so later `recv`s from it fail
+//! with [`NetError::ConnectionFailed`]; a write that failed in the background is
+//! reported by the next `send` or `recv` (to any peer).
+//!
+//! **Bytes.** A message counts as its payload plus its 8-byte length header, on both
+//! transports; the handshake is not counted. Sent bytes are counted when `send`
+//! accepts the message, not when the OS has transmitted it.
+//!
+//! **Wire format.** After the 23-byte hello each way, every message is its length as
+//! a little-endian u64 followed by the payload. Ring elements
+//! ([`Transport::send_words`]) are little-endian u64s.
+
+mod error;
+mod frame;
+mod handshake;
+mod link;
+mod memory;
+mod mesh;
+mod stats;
+mod tcp;
+mod transport;
+mod words;
+mod writer;
+
+pub use cryptflow_ring::Party;
+pub use error::NetError;
+pub use memory::MemoryTransport;
+pub use stats::CommStats;
+pub use tcp::{TcpConfig, TcpTransport};
+pub use transport::Transport;

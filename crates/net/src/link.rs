@@ -1,0 +1,139 @@
+//! One established connection to one peer: we read frames from the socket
+//! ourselves and hand frames to write to a [`Writer`] thread.
+
+use std::io::{BufReader, Read};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use cryptflow_ring::Party;
+
+use crate::error::{is_disconnect, is_timeout};
+use crate::frame::{read_frame, FrameError};
+use crate::writer::Writer;
+use crate::NetError;
+
+const READ_BUFFER_BYTES: usize = 64 << 10;
+
+/// At close we throw away at most this much unread input (see `discard_unread`).
+const DISCARD_LIMIT: usize = 64 << 20;
+
+#[derive(Debug)]
+pub(crate) struct Link {
+    peer: Party,
+    reader: BufReader<TcpStream>,
+    /// Set after any read error: the stream may be mid-frame, so nothing after it
+    /// can be trusted.
+    reader_failed: bool,
+    writer: Writer,
+    io_timeout: Duration,
+    max_frame_bytes: u64,
+}
+
+impl Link {
+    /// Takes over a connection whose handshake is done.
+    pub(crate) fn new(
+        me: Party,
+        peer: Party,
+        stream: TcpStream,
+        io_timeout: Duration,
+        max_frame_bytes: u64,
+    ) -> Result<Link, NetError> {
+        let io = |action: &str| {
+            let context = format!("{action} the connection to {peer}");
+            move |source| NetError::Io { context, source }
+        };
+        // A zero timeout is refused by the OS; we take it to mean "wait forever".
+        let timeout = Some(io_timeout).filter(|timeout| !timeout.is_zero());
+        stream
+            .set_read_timeout(timeout)
+            .map_err(io("setting the read timeout on"))?;
+        // Also bounds how long a writer (and so dropping the transport) can hang on
+        // a peer that stopped reading.
+        stream
+            .set_write_timeout(timeout)
+            .map_err(io("setting the write timeout on"))?;
+        let write_half = stream.try_clone().map_err(io("cloning"))?;
+        Ok(Link {
+            peer,
+            reader: BufReader::with_capacity(READ_BUFFER_BYTES, stream),
+            reader_failed: false,
+            writer: Writer::spawn(me, peer, write_half, io_timeout)?,
+            io_timeout,
+            max_frame_bytes,
+        })
+    }
+
+    pub(crate) fn send(&mut self, payload: Vec<u8>) -> Result<(), NetError> {
+        let length = payload.len() as u64;
+        if length > self.max_frame_bytes {
+            // The peer would refuse it anyway; failing here names the real culprit.
+            return Err(NetError::FrameTooLarge {
+                peer: self.peer,
+                length,
+                limit: self.max_frame_bytes,
+            });
+        }
+        self.writer.send(payload)
+    }
+
+    pub(crate) fn recv(&mut self) -> Result<Vec<u8>, NetError> {
+        if self.reader_failed {
+            return Err(NetError::ConnectionFailed { peer: self.peer });
+        }
+        read_frame(&mut self.reader, self.max_frame_bytes).map_err(|error| {
+            self.reader_failed = true;
+            self.read_error(error)
+        })
+    }
+
+    /// Reports a failure of the writer thread that was not reported yet.
+    pub(crate) fn check_writer(&mut self) -> Result<(), NetError> {
+        self.writer.check()
+    }
+
+    /// Delivers everything queued, then makes the socket safe to close.
+    pub(crate) fn close(&mut self) -> Result<(), NetError> {
+        let result = self.writer.finish();
+        self.discard_unread();
+        result
+    }
+
+    /// Closing a TCP socket that still holds unread input makes the kernel send a
+    /// reset instead of a normal close, and a reset throws away whatever of *our*
+    /// output the peer has not yet received. So before closing we read and drop any
+    /// input that has already arrived (without waiting for more).
+    fn discard_unread(&mut self) {
+        let stream = self.reader.get_mut();
+        if stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let mut scratch = vec![0; READ_BUFFER_BYTES];
+        let mut discarded = 0;
+        while discarded < DISCARD_LIMIT {
+            match stream.read(&mut scratch) {
+                Ok(0) | Err(_) => break,
+                Ok(read) => discarded += read,
+            }
+        }
+    }
+
+    fn read_error(&self, error: FrameError) -> NetError {
+        let peer = self.peer;
+        match error {
+            FrameError::TooLarge { length } => NetError::FrameTooLarge {
+                peer,
+                length,
+                limit: self.max_frame_bytes,
+            },
+            FrameError::Io(error) if is_disconnect(&error) => NetError::PeerDisconnected { peer },
+            FrameError::Io(error) if is_timeout(&error) => NetError::RecvTimeout {
+                peer,
+                timeout: self.io_timeout,
+            },
+            FrameError::Io(source) => NetError::Io {
+                context: format!("reading from {peer}"),
+                source,
+            },
+        }
+    }
+}
