@@ -11,7 +11,9 @@
 mod graph;
 mod op;
 mod program;
+mod validate;
 
 pub use graph::{Graph, GraphError, Node, Value, ValueId};
 pub use op::{ConvAttrs, GemmAttrs, Op, PoolAttrs};
 pub use program::{Instruction, Kernel, Program, SlotId, WeightId, Weights};
+pub use validate::InvalidProgram;

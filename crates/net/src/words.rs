@@ -14,7 +14,7 @@ pub(crate) fn words_to_bytes(words: &[u64]) -> Vec<u8> {
 }
 
 pub(crate) fn bytes_to_words(from: Party, bytes: &[u8]) -> Result<Vec<u64>, NetError> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(NetError::MalformedMessage {
             peer: from,
             reason: format!(

@@ -94,7 +94,7 @@ pub fn receive_masked_weight(message: Vec<u64>, len: usize) -> Result<Vec<u64>, 
 }
 
 /// The helper's message to P1 for one use: `C₁ = f(B, A) − C₀`.
-pub fn deal<F: Bilinear>(
+pub fn deal<F: Bilinear + ?Sized>(
     f: &F,
     weight_mask: &[u64],
     owner_helper_prg: &mut Prg,
@@ -116,7 +116,7 @@ pub struct ClientLinear {
 }
 
 /// P1: masks its input share. Returns the state and the message `E = X₁ − A` for P0.
-pub fn client_start<F: Bilinear>(
+pub fn client_start<F: Bilinear + ?Sized>(
     f: &F,
     x1: &[u64],
     client_helper_prg: &mut Prg,
@@ -128,7 +128,7 @@ pub fn client_start<F: Bilinear>(
 
 impl ClientLinear {
     /// P1's share `Z₁ = f(F, A) + C₁`.
-    pub fn finish<F: Bilinear>(
+    pub fn finish<F: Bilinear + ?Sized>(
         self,
         f: &F,
         masked_weight: &[u64],
@@ -149,7 +149,7 @@ impl ClientLinear {
 }
 
 /// P0's share `Z₀ = f(W, X₀ + E) + C₀`.
-pub fn owner_finish<F: Bilinear>(
+pub fn owner_finish<F: Bilinear + ?Sized>(
     f: &F,
     weights: &[u64],
     x0: &[u64],

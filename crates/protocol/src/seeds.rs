@@ -7,6 +7,9 @@ use cryptflow_ring::{Party, Prg, Seed};
 pub struct StreamId(pub u64);
 
 impl StreamId {
+    /// The stream that shares the client's input.
+    pub const INPUT: StreamId = StreamId(u64::MAX);
+
     /// The stream for `purpose` within instruction `step`.
     pub fn for_step(step: usize, purpose: u8) -> StreamId {
         StreamId(((step as u64) << 8) | u64::from(purpose))

@@ -1,0 +1,152 @@
+//! Structural checks of a [`Program`] received from another party, so that a malformed
+//! program is an error rather than an out-of-bounds panic.
+
+use crate::program::{Kernel, Program};
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[non_exhaustive]
+#[error("invalid program at step {step} ({kernel}): {reason}")]
+pub struct InvalidProgram {
+    pub step: usize,
+    pub kernel: &'static str,
+    pub reason: String,
+}
+
+impl Program {
+    /// Checks slot and weight references, define-before-use, and that every kernel's
+    /// geometry agrees with the sizes of its slots and weights.
+    pub fn validate(&self) -> Result<(), InvalidProgram> {
+        let slots = self.slot_shapes.len();
+        let fail = |step: usize, kernel: &'static str, reason: String| InvalidProgram {
+            step,
+            kernel,
+            reason,
+        };
+        if self.input >= slots || self.output >= slots {
+            return Err(fail(
+                0,
+                "program",
+                "input or output slot out of range".into(),
+            ));
+        }
+        let mut defined = vec![false; slots];
+        defined[self.input] = true;
+        for (step, ins) in self.instructions.iter().enumerate() {
+            let name = ins.kernel.name();
+            let err = |reason: String| fail(step, name, reason);
+            let refs = ins.inputs.iter().chain([&ins.output]).chain(&ins.free);
+            if refs.clone().any(|&s| s >= slots) {
+                return Err(err("slot out of range".into()));
+            }
+            if let Some(&s) = ins.inputs.iter().find(|&&s| !defined[s]) {
+                return Err(err(format!("slot {s} is read before it is written")));
+            }
+            let arity = if matches!(ins.kernel, Kernel::Add) {
+                2
+            } else {
+                1
+            };
+            if ins.inputs.len() != arity {
+                return Err(err(format!(
+                    "expects {arity} inputs, has {}",
+                    ins.inputs.len()
+                )));
+            }
+            let in_len = self.slot_len(ins.inputs[0]);
+            let out_len = self.slot_len(ins.output);
+            let weight_len = |w: usize| -> Result<usize, InvalidProgram> {
+                self.weight_shapes
+                    .get(w)
+                    .map(|s| s.iter().product())
+                    .ok_or_else(|| err(format!("weight {w} out of range")))
+            };
+            let (expected_in, expected_out) = match &ins.kernel {
+                Kernel::Conv {
+                    geometry: g,
+                    weight,
+                    bias,
+                } => {
+                    if g.groups == 0
+                        || g.in_channels % g.groups != 0
+                        || g.out_channels % g.groups != 0
+                    {
+                        return Err(err("groups do not divide the channels".into()));
+                    }
+                    if g.kernel.contains(&0) || g.strides.contains(&0) || g.dilations.contains(&0) {
+                        return Err(err("zero kernel, stride or dilation".into()));
+                    }
+                    if weight_len(*weight)? != g.weight_len() {
+                        return Err(err("weight size differs from the geometry".into()));
+                    }
+                    if let Some(b) = bias {
+                        if weight_len(*b)? != g.out_channels {
+                            return Err(err("bias size differs from the output channels".into()));
+                        }
+                    }
+                    (g.input_len(), g.output_len())
+                }
+                Kernel::MatMul {
+                    rows,
+                    inner,
+                    out,
+                    weight,
+                    bias,
+                } => {
+                    if weight_len(*weight)? != inner * out {
+                        return Err(err("weight size differs from inner × out".into()));
+                    }
+                    if let Some(b) = bias {
+                        if weight_len(*b)? != *out {
+                            return Err(err("bias size differs from out".into()));
+                        }
+                    }
+                    (rows * inner, rows * out)
+                }
+                Kernel::Truncate { bits } if *bits >= 64 => {
+                    return Err(err("truncation by 64 bits or more".into()))
+                }
+                Kernel::MaxPool(g) | Kernel::SumPool { geometry: g, .. } => {
+                    if g.kernel.contains(&0)
+                        || g.strides.contains(&0)
+                        || g.pads[0] >= g.kernel[0]
+                        || g.pads[1] >= g.kernel[1]
+                        || g.pads[2] >= g.kernel[0]
+                        || g.pads[3] >= g.kernel[1]
+                    {
+                        return Err(err("empty pooling windows".into()));
+                    }
+                    if let Kernel::SumPool { factors, .. } = &ins.kernel {
+                        let plane = g.out_height() * g.out_width();
+                        if factors.len() != plane {
+                            return Err(err("one factor per output position expected".into()));
+                        }
+                    }
+                    (g.input_len(), g.output_len())
+                }
+                Kernel::Add => {
+                    if self.slot_len(ins.inputs[1]) != in_len {
+                        return Err(err("operands differ in size".into()));
+                    }
+                    (in_len, in_len)
+                }
+                Kernel::AddConstant { weight } => (weight_len(*weight)?, in_len),
+                _ => (in_len, in_len),
+            };
+            if in_len != expected_in || out_len != expected_out {
+                return Err(err(format!(
+                    "slot sizes {in_len} → {out_len} differ from the kernel's {expected_in} → {expected_out}"
+                )));
+            }
+            defined[ins.output] = true;
+        }
+        if !defined[self.output] {
+            return Err(fail(
+                self.instructions.len(),
+                "program",
+                "the output slot is never written".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! P1, the client: holds the input and alone learns the output.
+
+use crate::link::Link;
+use crate::report::{PartyReport, Recorder};
+use crate::shareholder::{self, Role, LINEAR, SELECT};
+use crate::{session, RuntimeError};
+use cryptflow_ir::WeightId;
+use cryptflow_net::Transport;
+use cryptflow_protocol::linear::{self, Bilinear};
+use cryptflow_protocol::pool::MaxPoolCorrelation;
+use cryptflow_protocol::relu::ReluCorrelation;
+use cryptflow_protocol::{sharing, StreamId};
+use cryptflow_ring::{fixed, Party, Tensor};
+use std::collections::HashMap;
+
+struct Client {
+    /// `F = W − B` for every weight of a linear layer, received at setup.
+    masked_weights: HashMap<WeightId, Vec<u64>>,
+}
+
+impl Role for Client {
+    fn party(&self) -> Party {
+        Party::Client
+    }
+
+    fn linear(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        f: &dyn Bilinear,
+        weight: WeightId,
+        x: &[u64],
+    ) -> Result<Vec<u64>, RuntimeError> {
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
+        let (state, e) = linear::client_start(f, x, &mut prg);
+        link.send(Party::ModelOwner, &e)?;
+        link.rounds += 1;
+        let c1 = link.recv(Party::Helper)?;
+        let masked = self
+            .masked_weights
+            .get(&weight)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Ok(state.finish(f, masked, &c1)?)
+    }
+
+    fn add_constant(&self, _: &mut [u64], _: WeightId, _: fn(&mut [u64], &[u64])) {}
+
+    fn select_correlation(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        n: usize,
+    ) -> Result<ReluCorrelation, RuntimeError> {
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, SELECT));
+        let message = link.recv(Party::Helper)?;
+        Ok(ReluCorrelation::for_client(n, &mut prg, &message)?)
+    }
+
+    fn max_pool_correlation(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        sizes: &[usize],
+    ) -> Result<MaxPoolCorrelation, RuntimeError> {
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, SELECT));
+        let message = link.recv(Party::Helper)?;
+        Ok(MaxPoolCorrelation::for_client(sizes, &mut prg, &message)?)
+    }
+}
+
+/// The client's result: the model output, decoded from fixed point.
+#[derive(Clone, Debug)]
+pub struct Prediction {
+    pub output: Tensor<f32>,
+    pub report: PartyReport,
+}
+
+/// Runs P1 on `input` to the end of one inference.
+pub fn run_client(
+    transport: &mut dyn Transport,
+    input: &Tensor<f32>,
+) -> Result<Prediction, RuntimeError> {
+    let mut recorder = Recorder::new();
+    let seeds = session::establish_seeds(transport)?;
+    let program = session::receive_program(transport)?;
+    let encoded = crate::encode_input(&program, input)?;
+    let mut link = Link::new(transport, seeds);
+    let mut masked_weights = HashMap::new();
+    for id in crate::masked_weights(&program) {
+        let message = link.recv(Party::ModelOwner)?;
+        let len = program.weight_shapes[id].iter().product();
+        masked_weights.insert(id, linear::receive_masked_weight(message, len)?);
+    }
+    let setup = recorder.elapsed();
+    let x1 = sharing::client_input_share(
+        &encoded,
+        &mut link.stream(Party::ModelOwner, StreamId::INPUT),
+    );
+    let z1 = shareholder::run(
+        &mut Client { masked_weights },
+        &mut link,
+        &program,
+        x1,
+        &mut recorder,
+    )?;
+    let z0 = link.recv(Party::ModelOwner)?;
+    link.rounds += 1;
+    let z = sharing::reveal_to_client(&z1, &z0)?;
+    let online = recorder.elapsed() - setup;
+    let values = z
+        .iter()
+        .map(|&v| fixed::decode(v, program.scale) as f32)
+        .collect();
+    let output = Tensor::new(program.output_shape().to_vec(), values)
+        .map_err(|_| RuntimeError::WeightsMismatch)?;
+    Ok(Prediction {
+        output,
+        report: recorder.finish(&link, setup, online),
+    })
+}

@@ -1,0 +1,30 @@
+use cryptflow_net::NetError;
+use cryptflow_protocol::ProtocolError;
+use cryptflow_ring::Party;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error("protocol failure: {0}")]
+    Protocol(#[from] ProtocolError),
+    #[error("the input has shape {got:?} but the model expects {expected:?}")]
+    InputShape {
+        expected: Vec<usize>,
+        got: Vec<usize>,
+    },
+    #[error("the input holds {value} at index {index}: inputs must be finite numbers that fit the fixed-point scale")]
+    InputNotEncodable { index: usize, value: f32 },
+    #[error("{from} sent a program that cannot be decoded ({detail}); are all parties running the same cryptflow version?")]
+    MalformedProgram { from: Party, detail: String },
+    #[error("{from} sent an invalid program: {0}", from = Party::ModelOwner)]
+    InvalidProgram(#[from] cryptflow_ir::InvalidProgram),
+    #[error("the weights do not match the program (a compiler bug or a corrupted model file)")]
+    WeightsMismatch,
+    #[error("{from} sent a malformed {what}")]
+    MalformedMessage { from: Party, what: &'static str },
+    #[error("could not get randomness from the operating system: {0}")]
+    Entropy(String),
+}

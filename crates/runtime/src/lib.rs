@@ -1,0 +1,79 @@
+//! Runs a compiled [`Program`]: in the clear ([`plain`]), or as one of the three
+//! parties of the secure protocol over any [`Transport`](cryptflow_net::Transport):
+//! [`run_model_owner`] (P0), [`run_client`] (P1), [`run_helper`] (P2).
+//!
+//! A session: the parties agree on fresh pairwise seeds; P0 sends the public program;
+//! P0 masks its weights for P1 once; P1 shares its input (for free, from the seed it
+//! shares with P0); the instructions run; P0 sends P1 its output share.
+
+mod client;
+mod error;
+mod helper;
+mod link;
+mod local;
+mod owner;
+pub mod plain;
+mod report;
+mod session;
+mod shareholder;
+
+pub use client::{run_client, Prediction};
+pub use error::RuntimeError;
+pub use helper::run_helper;
+pub use owner::run_model_owner;
+pub use report::{LayerReport, PartyReport};
+
+use cryptflow_ir::{Kernel, Program, WeightId};
+use cryptflow_ring::{fixed, Tensor};
+
+/// The weights of linear layers, which P0 masks for P1 at setup, in a fixed order.
+fn masked_weights(program: &Program) -> Vec<WeightId> {
+    let mut ids: Vec<WeightId> = program
+        .instructions
+        .iter()
+        .filter_map(|i| match &i.kernel {
+            Kernel::Conv { weight, .. } | Kernel::MatMul { weight, .. } => Some(*weight),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Checks the input against the program and encodes it at the program's scale.
+/// Shapes that differ only by leading 1s are accepted (`[784]` for `[1, 784]`).
+pub fn encode_input(program: &Program, input: &Tensor<f32>) -> Result<Vec<u64>, RuntimeError> {
+    let strip = |s: &[usize]| {
+        s.iter()
+            .copied()
+            .skip_while(|&d| d == 1)
+            .collect::<Vec<_>>()
+    };
+    let expected = program.input_shape();
+    if strip(expected) != strip(input.shape()) {
+        return Err(RuntimeError::InputShape {
+            expected: expected.to_vec(),
+            got: input.shape().to_vec(),
+        });
+    }
+    input
+        .data()
+        .iter()
+        .enumerate()
+        .map(|(index, &value)| {
+            fixed::encode(f64::from(value), program.scale)
+                .ok_or(RuntimeError::InputNotEncodable { index, value })
+        })
+        .collect()
+}
+
+/// Decodes a ring output at the program's scale.
+pub fn decode_output(program: &Program, values: &[u64]) -> Tensor<f32> {
+    let data = values
+        .iter()
+        .map(|&v| fixed::decode(v, program.scale) as f32)
+        .collect();
+    Tensor::new(program.output_shape().to_vec(), data)
+        .unwrap_or_else(|_| Tensor::zeros(vec![values.len()]))
+}

@@ -1,0 +1,41 @@
+//! Kernels that are local on shares and identical in the clear: they are linear with
+//! public coefficients. Constants the model owner holds (biases) are added by P0 only;
+//! in the clear "P0 only" is simply "once".
+
+/// Adds a per-channel bias to a `[channels, plane]` tensor.
+pub fn add_channel_bias(values: &mut [u64], bias: &[u64]) {
+    let plane = values.len() / bias.len().max(1);
+    for (channel, chunk) in values.chunks_mut(plane.max(1)).enumerate() {
+        let b = bias[channel % bias.len()];
+        chunk.iter_mut().for_each(|v| *v = v.wrapping_add(b));
+    }
+}
+
+/// Adds a bias to each row of a `[rows, out]` tensor.
+pub fn add_row_bias(values: &mut [u64], bias: &[u64]) {
+    for row in values.chunks_mut(bias.len().max(1)) {
+        row.iter_mut()
+            .zip(bias)
+            .for_each(|(v, b)| *v = v.wrapping_add(*b));
+    }
+}
+
+/// Elementwise `a + b`.
+pub fn add(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(a, b)| a.wrapping_add(*b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn biases_go_to_their_channel_and_column() {
+        let mut v = vec![0u64; 6];
+        add_channel_bias(&mut v, &[1, 2]);
+        assert_eq!(v, vec![1, 1, 1, 2, 2, 2]);
+        let mut m = vec![0u64; 6];
+        add_row_bias(&mut m, &[1, 2, 3]);
+        assert_eq!(m, vec![1, 2, 3, 1, 2, 3]);
+    }
+}

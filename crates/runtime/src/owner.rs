@@ -1,0 +1,103 @@
+//! P0, the model owner: holds the weights in the clear.
+
+use crate::link::Link;
+use crate::report::{PartyReport, Recorder};
+use crate::shareholder::{self, Role, LINEAR, SELECT};
+use crate::{session, RuntimeError};
+use cryptflow_ir::{Program, WeightId, Weights};
+use cryptflow_net::Transport;
+use cryptflow_protocol::linear::{self, Bilinear};
+use cryptflow_protocol::pool::MaxPoolCorrelation;
+use cryptflow_protocol::relu::ReluCorrelation;
+use cryptflow_protocol::{sharing, StreamId};
+use cryptflow_ring::Party;
+
+struct ModelOwner<'w> {
+    weights: &'w Weights,
+}
+
+impl Role for ModelOwner<'_> {
+    fn party(&self) -> Party {
+        Party::ModelOwner
+    }
+
+    fn linear(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        f: &dyn Bilinear,
+        weight: WeightId,
+        x: &[u64],
+    ) -> Result<Vec<u64>, RuntimeError> {
+        let e = link.recv(Party::Client)?;
+        link.rounds += 1;
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
+        Ok(linear::owner_finish(
+            f,
+            self.weights.tensors[weight].data(),
+            x,
+            &e,
+            &mut prg,
+        )?)
+    }
+
+    fn add_constant(&self, values: &mut [u64], weight: WeightId, add: fn(&mut [u64], &[u64])) {
+        add(values, self.weights.tensors[weight].data());
+    }
+
+    fn select_correlation(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        n: usize,
+    ) -> Result<ReluCorrelation, RuntimeError> {
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, SELECT));
+        Ok(ReluCorrelation::draw(&mut prg, n))
+    }
+
+    fn max_pool_correlation(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        sizes: &[usize],
+    ) -> Result<MaxPoolCorrelation, RuntimeError> {
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, SELECT));
+        Ok(MaxPoolCorrelation::draw(&mut prg, sizes))
+    }
+}
+
+/// Runs P0 to the end of one inference.
+pub fn run_model_owner(
+    transport: &mut dyn Transport,
+    program: &Program,
+    weights: &Weights,
+) -> Result<PartyReport, RuntimeError> {
+    if !program.matches(weights) {
+        return Err(RuntimeError::WeightsMismatch);
+    }
+    program.validate()?;
+    let mut recorder = Recorder::new();
+    let seeds = session::establish_seeds(transport)?;
+    session::send_program(transport, program)?;
+    let mut link = Link::new(transport, seeds);
+    for id in crate::masked_weights(program) {
+        let mut prg = link.stream(Party::Helper, StreamId::for_weight(id));
+        let w = weights.tensors[id].data();
+        let mask = linear::weight_mask(w.len(), &mut prg);
+        link.send(Party::Client, &linear::masked_weight(w, &mask))?;
+    }
+    let setup = recorder.elapsed();
+    let n = program.slot_len(program.input);
+    let x0 = sharing::owner_input_share(n, &mut link.stream(Party::Client, StreamId::INPUT));
+    let z0 = shareholder::run(
+        &mut ModelOwner { weights },
+        &mut link,
+        program,
+        x0,
+        &mut recorder,
+    )?;
+    link.send(Party::Client, &z0)?;
+    link.rounds += 1;
+    let online = recorder.elapsed() - setup;
+    Ok(recorder.finish(&link, setup, online))
+}

@@ -1,0 +1,58 @@
+//! Session setup: fresh pairwise seeds, and the public program from the model owner.
+//!
+//! Each pair's seed is drawn from the operating system by the lower-numbered party of
+//! the pair and sent to the other, so no key material is shared by all three parties
+//! (EzPC's Porthos loads one key file for everyone). Over plain TCP the seeds are only
+//! as private as the channel: deployments across machines use a private network or TLS.
+
+use crate::RuntimeError;
+use cryptflow_ir::Program;
+use cryptflow_net::Transport;
+use cryptflow_protocol::PairwiseSeeds;
+use cryptflow_ring::{Party, Seed};
+
+pub fn establish_seeds(transport: &mut dyn Transport) -> Result<PairwiseSeeds, RuntimeError> {
+    let me = transport.me();
+    let mut seeds = [None; 3];
+    for peer in Party::ALL.into_iter().filter(|&p| p != me) {
+        let seed = if me < peer {
+            let seed = Seed::random().map_err(|e| RuntimeError::Entropy(e.to_string()))?;
+            transport.send(peer, seed.0.to_vec())?;
+            seed
+        } else {
+            let bytes = transport.recv(peer)?;
+            let key: [u8; 16] = bytes
+                .try_into()
+                .map_err(|_| RuntimeError::MalformedMessage {
+                    from: peer,
+                    what: "session seed",
+                })?;
+            Seed(key)
+        };
+        seeds[peer.index()] = Some(seed);
+    }
+    Ok(PairwiseSeeds::new(me, seeds))
+}
+
+/// P0: sends the public program to the other two parties.
+pub fn send_program(transport: &mut dyn Transport, program: &Program) -> Result<(), RuntimeError> {
+    let bytes = postcard::to_stdvec(program).map_err(|e| RuntimeError::MalformedProgram {
+        from: Party::ModelOwner,
+        detail: e.to_string(),
+    })?;
+    transport.send(Party::Client, bytes.clone())?;
+    transport.send(Party::Helper, bytes)?;
+    Ok(())
+}
+
+/// P1, P2: receives and checks the program.
+pub fn receive_program(transport: &mut dyn Transport) -> Result<Program, RuntimeError> {
+    let bytes = transport.recv(Party::ModelOwner)?;
+    let program: Program =
+        postcard::from_bytes(&bytes).map_err(|e| RuntimeError::MalformedProgram {
+            from: Party::ModelOwner,
+            detail: e.to_string(),
+        })?;
+    program.validate()?;
+    Ok(program)
+}
