@@ -1,0 +1,63 @@
+//! The op-builder table: ONNX operator name -> function building the graph node.
+//!
+//! A builder reads the node's attributes and resolved inputs through [`Context`] and
+//! returns a [`Built`]; the importer adds it to the graph. To support a new operator,
+//! write its builder in the file of its family and add a row to [`BUILDERS`].
+
+mod constant;
+mod conv;
+mod elementwise;
+mod linear;
+mod pool;
+mod shape;
+mod window;
+
+use crate::context::{Built, Context};
+use crate::error::ImportError;
+use crate::proto::NodeProto;
+
+pub(crate) type Builder = fn(&NodeProto, &Context) -> Result<Built, ImportError>;
+
+/// The supported operators of domain ai.onnx, for the opsets in
+/// [`crate::SUPPORTED_OPSETS`].
+const BUILDERS: &[(&str, Builder)] = &[
+    ("Add", elementwise::add),
+    ("AveragePool", pool::average_pool),
+    ("Constant", constant::constant),
+    ("Conv", conv::conv),
+    ("Dropout", elementwise::dropout),
+    ("Flatten", shape::flatten),
+    ("Gemm", linear::gemm),
+    ("GlobalAveragePool", pool::global_average_pool),
+    ("Identity", elementwise::identity),
+    ("MatMul", linear::matmul),
+    ("MaxPool", pool::max_pool),
+    ("Relu", elementwise::relu),
+    ("Reshape", shape::reshape),
+];
+
+/// The builder for an ai.onnx operator, if it is supported.
+pub(crate) fn builder(op_type: &str) -> Option<Builder> {
+    BUILDERS
+        .iter()
+        .find(|(name, _)| *name == op_type)
+        .map(|&(_, build)| build)
+}
+
+/// The names of the supported ai.onnx operators, sorted.
+pub fn supported_operators() -> Vec<&'static str> {
+    BUILDERS.iter().map(|&(name, _)| name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_has_no_duplicates() {
+        let names = supported_operators();
+        assert!(names.windows(2).all(|pair| pair[0] < pair[1]), "{names:?}");
+        assert!(builder("Conv").is_some());
+        assert!(builder("conv").is_none());
+    }
+}
