@@ -10,7 +10,7 @@ pub enum RuntimeError {
     Net(#[from] NetError),
     #[error("protocol failure: {0}")]
     Protocol(#[from] ProtocolError),
-    #[error("the input has shape {got:?} but the model expects {expected:?}")]
+    #[error("the input has shape {got:?} but the model expects {expected:?}{}", reshape_hint(.expected, .got))]
     InputShape {
         expected: Vec<usize>,
         got: Vec<usize>,
@@ -27,4 +27,12 @@ pub enum RuntimeError {
     MalformedMessage { from: Party, what: &'static str },
     #[error("could not get randomness from the operating system: {0}")]
     Entropy(String),
+}
+
+fn reshape_hint(expected: &[usize], got: &[usize]) -> String {
+    if expected.iter().product::<usize>() == got.iter().product::<usize>() {
+        format!(" (same number of elements: reshape it, e.g. numpy x.reshape({expected:?}))")
+    } else {
+        String::new()
+    }
 }

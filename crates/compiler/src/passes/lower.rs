@@ -311,18 +311,19 @@ impl Lowering<'_> {
         let bias = match node.inputs.get(2) {
             Some(_) => {
                 let c = self.constant(node, 2)?.clone();
-                let values: Vec<f32> =
-                    match c.len() {
-                        n if n == out => c.data().iter().map(|v| v * attrs.beta).collect(),
-                        1 => vec![c.data()[0] * attrs.beta; out],
-                        _ => return Err(CompileError::unsupported(
+                let values: Vec<f32> = match c.len() {
+                    n if n == out => c.data().iter().map(|v| v * attrs.beta).collect(),
+                    1 => vec![c.data()[0] * attrs.beta; out],
+                    _ => {
+                        return Err(CompileError::unsupported(
                             node,
                             format!(
                                 "bias C of shape {:?} is not supported (expected {out} elements)",
                                 c.shape()
                             ),
-                        )),
-                    };
+                        ))
+                    }
+                };
                 Some(self.weight(node, "C", &values, vec![out], 2 * self.scale.bits())?)
             }
             None => None,

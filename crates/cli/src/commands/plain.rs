@@ -1,0 +1,34 @@
+//! `cryptflow plain`: the same fixed-point program in the clear (the ideal twin).
+
+use crate::commands::infer::{print_human, InferArgs};
+use crate::inputs;
+use crate::report::{argmax, peak_rss_mib, InferenceJson};
+use anyhow::Result;
+use std::time::Instant;
+
+pub fn run(args: InferArgs) -> Result<()> {
+    let compiled = inputs::load_model(&args.model, args.scale)?;
+    let input = inputs::load_input(&args.input)?;
+    let encoded = cryptflow_runtime::encode_input(&compiled.program, &input)
+        .map_err(|e| inputs::usage(e.into()))?;
+    let started = Instant::now();
+    let raw = cryptflow_runtime::plain::run(&compiled.program, &compiled.weights, encoded);
+    let wall_s = started.elapsed().as_secs_f64();
+    let output = cryptflow_runtime::decode_output(&compiled.program, &raw);
+    let result = InferenceJson {
+        top1: argmax(output.data()),
+        shape: output.shape().to_vec(),
+        output: output.into_data(),
+        wall_s,
+        bytes_sent: [0; 3],
+        rounds: 0,
+        peak_rss_mib: [peak_rss_mib(), 0.0, 0.0],
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+    } else {
+        println!("(cleartext fixed-point run: nothing is secret here)");
+        print_human(&result);
+    }
+    Ok(())
+}

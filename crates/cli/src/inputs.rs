@@ -1,0 +1,89 @@
+//! Loading what the user gives us: a model file and an input tensor.
+
+use anyhow::{bail, Context, Result};
+use cryptflow_compiler::Compiled;
+use cryptflow_ring::Tensor;
+use std::path::Path;
+
+/// A failure caused by what the user gave us (exit code 2), as opposed to a failure of
+/// the run itself (exit code 1).
+#[derive(Debug)]
+pub struct UsageError(pub anyhow::Error);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Wraps an error as the user's to fix.
+pub fn usage(error: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(UsageError(error))
+}
+
+/// Imports and compiles an ONNX model.
+pub fn load_model(path: &Path, scale: u32) -> Result<Compiled> {
+    let graph = cryptflow_onnx::import_file(path).map_err(|e| {
+        usage(anyhow::Error::new(e).context(format!("cannot import {}", path.display())))
+    })?;
+    cryptflow_compiler::compile(graph, scale).map_err(|e| {
+        usage(anyhow::Error::new(e).context(format!("cannot compile {}", path.display())))
+    })
+}
+
+/// Reads a `.npy` tensor of float32 (float64 is converted) values.
+pub fn load_input(path: &Path) -> Result<Tensor<f32>> {
+    read_npy(path).map_err(|e| usage(e.context(format!("cannot use {} as input", path.display()))))
+}
+
+fn read_npy(path: &Path) -> Result<Tensor<f32>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let npy =
+        npyz::NpyFile::new(&bytes[..]).context("not a valid .npy file (numpy.save writes one)")?;
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    if npy.order() == npyz::Order::Fortran && shape.iter().filter(|&&d| d > 1).count() > 1 {
+        bail!("the array is in Fortran order; save it with numpy.ascontiguousarray first");
+    }
+    let type_str = match npy.dtype() {
+        npyz::DType::Plain(t) => t.to_string(),
+        other => bail!("unsupported dtype {other:?}: save the input as float32"),
+    };
+    let data: Vec<f32> = match type_str.as_str() {
+        "<f4" | "|f4" => npy
+            .into_vec::<f32>()
+            .context("the .npy data is truncated or corrupt")?,
+        "<f8" | "|f8" => npy
+            .into_vec::<f64>()
+            .context("the .npy data is truncated or corrupt")?
+            .into_iter()
+            .map(|v| v as f32)
+            .collect(),
+        other => bail!(
+            "unsupported dtype {other}: the input must be float32 (numpy: x.astype(np.float32))"
+        ),
+    };
+    if let Some(index) = data.iter().position(|v| !v.is_finite()) {
+        bail!(
+            "element {index} is {}: inputs must be finite numbers",
+            data[index]
+        );
+    }
+    Tensor::new(shape, data).context("the .npy header does not match its data")
+}
+
+/// Writes a float32 tensor as `.npy`.
+pub fn save_npy(path: &Path, tensor: &Tensor<f32>) -> Result<()> {
+    let shape: Vec<u64> = tensor.shape().iter().map(|&d| d as u64).collect();
+    let mut bytes = Vec::new();
+    use npyz::WriterBuilder;
+    let mut writer = npyz::WriteOptions::<f32>::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(&mut bytes)
+        .begin_nd()?;
+    writer.extend(tensor.data().iter().copied())?;
+    writer.finish()?;
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,170 @@
+//! Runs the three parties as separate OS processes on this machine, talking over TCP on
+//! 127.0.0.1, and gathers their measurements. Each party is `cryptflow party`, exactly
+//! what a three-host deployment runs.
+
+use crate::report::PartyLine;
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Debug)]
+pub struct LocalRun<'a> {
+    pub model: &'a Path,
+    pub input: &'a Path,
+    pub scale: u32,
+    pub timeout_s: u64,
+}
+
+struct Running {
+    name: &'static str,
+    child: Child,
+    stdout: JoinHandle<String>,
+    stderr: JoinHandle<String>,
+}
+
+/// Runs the three parties; returns their report lines in party order.
+pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
+    let ports = free_ports()?;
+    let peers = ports
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut session = [0u8; 16];
+    getrandom::getrandom(&mut session)
+        .map_err(|e| anyhow!("no randomness for the session id: {e}"))?;
+    let session: String = session.iter().map(|b| format!("{b:02x}")).collect();
+    let exe = std::env::current_exe().context("cannot find the cryptflow executable")?;
+    let mut running = Vec::with_capacity(3);
+    for (id, name) in ["P0 (model owner)", "P1 (client)", "P2 (helper)"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut command = Command::new(&exe);
+        command
+            .args([
+                "party",
+                "--report",
+                "--id",
+                &id.to_string(),
+                "--peers",
+                &peers,
+                "--session",
+                &session,
+            ])
+            .args([
+                "--timeout",
+                &run.timeout_s.to_string(),
+                "--scale",
+                &run.scale.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        match id {
+            0 => command.arg("--model").arg(run.model),
+            1 => command.arg("--input").arg(run.input),
+            _ => &mut command,
+        };
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        running.push(Running {
+            name,
+            child,
+            stdout,
+            stderr,
+        });
+    }
+    wait_all(running, Duration::from_secs(run.timeout_s * 10 + 60))
+}
+
+/// Reads a pipe to its end on a thread, so a chatty child never blocks on a full pipe.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    })
+}
+
+/// Waits for every party; on the first failure stops the others and reports it.
+fn wait_all(mut running: Vec<Running>, limit: Duration) -> Result<[PartyLine; 3]> {
+    let started = Instant::now();
+    let mut failure: Option<usize> = None;
+    loop {
+        let mut all_done = true;
+        for (i, r) in running.iter_mut().enumerate() {
+            match r.child.try_wait()? {
+                Some(status) if !status.success() && failure.is_none() => failure = Some(i),
+                Some(_) => {}
+                None => all_done = false,
+            }
+        }
+        if all_done || failure.is_some() || started.elapsed() > limit {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    if failure.is_some() || started.elapsed() > limit {
+        // Give the others a moment to report their side (a peer's disconnect), then stop them.
+        std::thread::sleep(Duration::from_millis(200));
+        for r in &mut running {
+            let _ = r.child.kill();
+        }
+    }
+    let mut lines = Vec::with_capacity(3);
+    let mut errors = Vec::new();
+    for (i, mut r) in running.into_iter().enumerate() {
+        let status = r.child.wait()?;
+        let stdout = r.stdout.join().unwrap_or_default();
+        let stderr = r.stderr.join().unwrap_or_default();
+        if status.success() {
+            let line = stdout.lines().last().unwrap_or_default();
+            lines.push(
+                serde_json::from_str::<PartyLine>(line)
+                    .with_context(|| format!("{} printed no report", r.name))?,
+            );
+        } else if Some(i) == failure || failure.is_none() {
+            let message = stderr.trim().trim_start_matches("error: ").to_owned();
+            errors.push(format!(
+                "{} failed: {}",
+                r.name,
+                if message.is_empty() {
+                    status.to_string()
+                } else {
+                    message
+                }
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        bail!(errors.join("\n"));
+    }
+    lines
+        .try_into()
+        .map_err(|_| anyhow!("a party did not finish"))
+}
+
+/// Three ports that are free right now. Another process could take one before the
+/// parties bind it; the parties then fail with a clear bind error.
+fn free_ports() -> Result<[u16; 3]> {
+    let listeners = (0..3)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("cannot find free ports on 127.0.0.1")?;
+    let ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<std::io::Result<_>>()?;
+    Ok([ports[0], ports[1], ports[2]])
+}
