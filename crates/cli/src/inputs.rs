@@ -72,18 +72,3 @@ fn read_npy(path: &Path) -> Result<Tensor<f32>> {
     }
     Tensor::new(shape, data).context("the .npy header does not match its data")
 }
-
-/// Writes a float32 tensor as `.npy`.
-pub fn save_npy(path: &Path, tensor: &Tensor<f32>) -> Result<()> {
-    let shape: Vec<u64> = tensor.shape().iter().map(|&d| d as u64).collect();
-    let mut bytes = Vec::new();
-    use npyz::WriterBuilder;
-    let mut writer = npyz::WriteOptions::<f32>::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(&mut bytes)
-        .begin_nd()?;
-    writer.extend(tensor.data().iter().copied())?;
-    writer.finish()?;
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
-}

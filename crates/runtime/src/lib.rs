@@ -11,6 +11,7 @@ mod error;
 mod helper;
 mod link;
 mod local;
+pub mod loopback;
 mod owner;
 pub mod plain;
 mod report;
