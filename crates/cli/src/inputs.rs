@@ -40,6 +40,7 @@ pub fn load_input(path: &Path) -> Result<Tensor<f32>> {
 
 fn read_npy(path: &Path) -> Result<Tensor<f32>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    check_npy_shape(&bytes)?;
     let npy =
         npyz::NpyFile::new(&bytes[..]).context("not a valid .npy file (numpy.save writes one)")?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
@@ -71,4 +72,44 @@ fn read_npy(path: &Path) -> Result<Tensor<f32>> {
         );
     }
     Tensor::new(shape, data).context("the .npy header does not match its data")
+}
+
+/// Checks the header's shape against the file size before the npy reader allocates or
+/// multiplies anything: a corrupt header must be an error, not an overflow.
+fn check_npy_shape(bytes: &[u8]) -> Result<()> {
+    let not_npy = || anyhow::anyhow!("not a valid .npy file (numpy.save writes one)");
+    if bytes.len() < 10 || !bytes.starts_with(b"\x93NUMPY") {
+        return Err(not_npy());
+    }
+    let (start, len) = match bytes[6] {
+        1 => (
+            10usize,
+            usize::from(u16::from_le_bytes([bytes[8], bytes[9]])),
+        ),
+        _ if bytes.len() >= 12 => (
+            12,
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+        ),
+        _ => return Err(not_npy()),
+    };
+    let header = bytes
+        .get(start..start.saturating_add(len))
+        .ok_or_else(not_npy)?;
+    let header = String::from_utf8_lossy(header);
+    let dims = header
+        .split("'shape':")
+        .nth(1)
+        .and_then(|rest| rest.split_once('(')?.1.split_once(')'))
+        .map(|(dims, _)| dims)
+        .ok_or_else(not_npy)?;
+    let elements = dims
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .try_fold(1usize, |acc, d| acc.checked_mul(d.parse::<usize>().ok()?))
+        .ok_or_else(|| anyhow::anyhow!("the .npy header's shape ({dims}) is not a valid size"))?;
+    if elements > bytes.len() {
+        bail!("the .npy header claims {elements} elements but the file holds only {} bytes: it is truncated or corrupt", bytes.len());
+    }
+    Ok(())
 }

@@ -30,8 +30,8 @@ impl Program {
                 "input or output slot out of range".into(),
             ));
         }
-        let mut defined = vec![false; slots];
-        defined[self.input] = true;
+        let mut live = vec![false; slots];
+        live[self.input] = true;
         for (step, ins) in self.instructions.iter().enumerate() {
             let name = ins.kernel.name();
             let err = |reason: String| fail(step, name, reason);
@@ -39,8 +39,10 @@ impl Program {
             if refs.clone().any(|&s| s >= slots) {
                 return Err(err("slot out of range".into()));
             }
-            if let Some(&s) = ins.inputs.iter().find(|&&s| !defined[s]) {
-                return Err(err(format!("slot {s} is read before it is written")));
+            if let Some(&s) = ins.inputs.iter().find(|&&s| !live[s]) {
+                return Err(err(format!(
+                    "slot {s} is read before it is written or after it is freed"
+                )));
             }
             let arity = if matches!(ins.kernel, Kernel::Add) {
                 2
@@ -138,15 +140,73 @@ impl Program {
                     "slot sizes {in_len} → {out_len} differ from the kernel's {expected_in} → {expected_out}"
                 )));
             }
-            defined[ins.output] = true;
+            live[ins.output] = true;
+            for &s in &ins.free {
+                live[s] = false;
+            }
         }
-        if !defined[self.output] {
+        if !live[self.output] {
             return Err(fail(
                 self.instructions.len(),
                 "program",
-                "the output slot is never written".into(),
+                "the output slot is never written, or freed".into(),
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Instruction, Kernel, Program};
+    use cryptflow_ring::Scale;
+
+    fn relu_chain() -> Program {
+        let step = |i: usize| Instruction {
+            kernel: Kernel::Relu,
+            inputs: vec![i],
+            output: i + 1,
+            free: vec![i],
+            source: format!("r{i}"),
+        };
+        Program {
+            scale: Scale::new(12).expect("valid"),
+            slot_shapes: vec![vec![4]; 3],
+            input: 0,
+            output: 2,
+            weight_shapes: vec![],
+            instructions: vec![step(0), step(1)],
+        }
+    }
+
+    #[test]
+    fn a_well_formed_program_passes() {
+        assert_eq!(relu_chain().validate(), Ok(()));
+    }
+
+    #[test]
+    fn reading_a_freed_slot_is_caught() {
+        let mut p = relu_chain();
+        p.instructions[1].inputs = vec![0];
+        let err = p.validate().unwrap_err();
+        assert_eq!(err.step, 1);
+        assert!(err.reason.contains("after it is freed"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_references_and_size_mismatches_are_caught() {
+        let mut p = relu_chain();
+        p.instructions[0].output = 9;
+        assert!(p.validate().unwrap_err().reason.contains("out of range"));
+        let mut p = relu_chain();
+        p.slot_shapes[1] = vec![5];
+        assert!(p.validate().unwrap_err().reason.contains("slot sizes"));
+        let mut p = relu_chain();
+        p.instructions[0].kernel = Kernel::AddConstant { weight: 3 };
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .reason
+            .contains("weight 3 out of range"));
     }
 }

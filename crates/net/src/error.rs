@@ -41,7 +41,7 @@ pub enum NetError {
     },
 
     /// The peer closed its connection (it exited, crashed or aborted).
-    #[error("{peer} disconnected")]
+    #[error("{peer} disconnected: it exited or failed; its own output says why")]
     PeerDisconnected { peer: Party },
 
     /// No data arrived from the peer for the whole I/O timeout.

@@ -11,14 +11,14 @@ pub enum ImportError {
     #[error("model file `{}` does not exist: check the path (a relative path is resolved from the current directory)", path.display())]
     FileNotFound { path: PathBuf },
 
-    #[error("cannot read model file `{}`: {source}; check that it is a readable file", path.display())]
+    #[error("cannot read model file `{}`; check that it is a readable file", path.display())]
     Unreadable {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
 
-    #[error("the bytes do not decode as an ONNX ModelProto ({source}); is this an ONNX model file? A truncated copy or another format (e.g. a PyTorch .pt checkpoint) fails this way: export the model with torch.onnx.export or tf2onnx and copy it whole")]
+    #[error("the bytes do not decode as an ONNX ModelProto; is this an ONNX model file? A truncated copy or another format (e.g. a PyTorch .pt checkpoint) fails this way: export the model with torch.onnx.export or tf2onnx and copy it whole")]
     Decode {
         #[source]
         source: prost::DecodeError,

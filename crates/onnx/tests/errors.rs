@@ -69,10 +69,12 @@ fn garbage_and_truncated_bytes_are_decode_errors() {
         assert!(matches!(err, ImportError::Decode { .. }), "{err:?}");
         let message = err.to_string();
         assert!(
-            message.starts_with("the bytes do not decode as an ONNX ModelProto ("),
+            message.starts_with("the bytes do not decode as an ONNX ModelProto;"),
             "{message}"
         );
         assert!(message.contains("is this an ONNX model file?"), "{message}");
+        // The decoder's own words are the error's source, not repeated in the message.
+        assert!(std::error::Error::source(&err).is_some());
     }
 }
 

@@ -22,8 +22,9 @@ pub struct Tensor<T> {
 
 impl<T> Tensor<T> {
     pub fn new(shape: Vec<usize>, data: Vec<T>) -> Result<Self, TensorError> {
-        let expected: usize = shape.iter().product();
-        if expected != data.len() {
+        let expected = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if expected != Some(data.len()) {
+            let expected = expected.unwrap_or(usize::MAX);
             return Err(TensorError::LengthMismatch {
                 shape,
                 expected,

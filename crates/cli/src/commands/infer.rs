@@ -21,7 +21,7 @@ pub struct InferArgs {
     #[arg(long)]
     pub json: bool,
     /// Seconds to wait for a party to connect or to send its next message.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
 }
 

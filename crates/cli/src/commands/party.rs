@@ -28,7 +28,7 @@ pub struct PartyArgs {
     #[arg(long, default_value_t = cryptflow_compiler::DEFAULT_SCALE.into())]
     pub scale: u32,
     /// Seconds to wait for the other parties to connect, and for any message.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
     /// A session id (32 hex digits) that all three parties must share.
     #[arg(long)]
