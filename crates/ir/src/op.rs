@@ -27,6 +27,59 @@ pub enum Op {
     /// Input 1 is a constant shape tensor.
     Reshape,
     Identity,
+    /// Inputs: X, scale, bias, mean, var (all but X constant).
+    BatchNormalization {
+        epsilon: f32,
+    },
+    /// Bounds resolved from attributes or constant inputs by the importer.
+    Clip {
+        min: Option<f32>,
+        max: Option<f32>,
+    },
+    LeakyRelu {
+        alpha: f32,
+    },
+    /// N-ary elementwise sum (broadcasting like Add).
+    Sum,
+    Sub,
+    /// Elementwise product; at most one side may be an activation.
+    Mul,
+    /// Elementwise quotient by a constant.
+    Div,
+    Concat {
+        axis: i64,
+    },
+    /// An empty `perm` reverses the axes.
+    Transpose {
+        perm: Vec<usize>,
+    },
+    /// Axes resolved from the attribute or the constant input; empty = all 1-dims.
+    Squeeze {
+        axes: Vec<i64>,
+    },
+    Unsqueeze {
+        axes: Vec<i64>,
+    },
+    /// Input 0 is the (constant) shape.
+    ConstantOfShape {
+        value: f32,
+    },
+    /// Constant-mode padding; `pads` in ONNX order (all begins, then all ends).
+    Pad {
+        pads: Vec<i64>,
+        value: f32,
+    },
+    /// The shape of input 0 as a 1-D tensor (folded to a constant by the compiler).
+    Shape,
+    /// Input 1 holds the (constant) indices.
+    Gather {
+        axis: i64,
+    },
+    /// Only on constants (shape arithmetic) or as the identity on floats.
+    Cast,
+    Softmax {
+        axis: i64,
+    },
 }
 
 impl Op {
@@ -44,6 +97,23 @@ impl Op {
             Op::Flatten { .. } => "Flatten",
             Op::Reshape => "Reshape",
             Op::Identity => "Identity",
+            Op::BatchNormalization { .. } => "BatchNormalization",
+            Op::Clip { .. } => "Clip",
+            Op::LeakyRelu { .. } => "LeakyRelu",
+            Op::Sum => "Sum",
+            Op::Sub => "Sub",
+            Op::Mul => "Mul",
+            Op::Div => "Div",
+            Op::Concat { .. } => "Concat",
+            Op::Transpose { .. } => "Transpose",
+            Op::Squeeze { .. } => "Squeeze",
+            Op::Unsqueeze { .. } => "Unsqueeze",
+            Op::ConstantOfShape { .. } => "ConstantOfShape",
+            Op::Pad { .. } => "Pad",
+            Op::Shape => "Shape",
+            Op::Gather { .. } => "Gather",
+            Op::Cast => "Cast",
+            Op::Softmax { .. } => "Softmax",
         }
     }
 }
