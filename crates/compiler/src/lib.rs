@@ -1,7 +1,7 @@
 //! The compiler (the paper's Athos): from a float graph to the fixed-point program.
 //!
-//! [`compile`] runs the pipeline: shape inference → lowering with scale and truncation
-//! placement → liveness. Each pass is one file in [`passes`].
+//! [`compile`] runs the pipeline: shape inference with constant folding → BatchNorm
+//! folding → lowering with scale and truncation placement → liveness. Each pass is one file in [`passes`].
 
 mod error;
 mod geometry;
@@ -32,6 +32,7 @@ pub fn compile(mut graph: Graph, scale: u32) -> Result<Compiled, CompileError> {
             max: Scale::MAX,
         })?;
     passes::shapes::infer_shapes(&mut graph)?;
+    passes::batchnorm::fold_batchnorms(&mut graph)?;
     let (mut program, weights) = passes::lower::lower(&graph, scale)?;
     passes::liveness::plan_frees(&mut program);
     Ok(Compiled { program, weights })

@@ -10,7 +10,7 @@ pub type WeightId = usize;
 
 /// One step of the fixed-point program. Values are ring elements at the program's scale
 /// `s` unless a kernel says otherwise.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Kernel {
     /// 2-D convolution of one image with the model owner's weights
@@ -36,14 +36,43 @@ pub enum Kernel {
     },
     Relu,
     MaxPool(PoolGeometry),
-    /// Sum of each window times a public factor at scale s (the reciprocal of the
-    /// window's divisor, one per output element of a channel): output at scale 2s.
+    /// Sum of each window times the reciprocal of its divisor (one per output element of
+    /// a channel) encoded at scale s: output at scale 2s.
     SumPool {
         geometry: PoolGeometry,
-        factors: Vec<u64>,
+        divisors: Vec<u32>,
     },
     /// Elementwise sum of two slots of one shape.
     Add,
+    /// Elementwise difference of two slots of one shape.
+    Sub,
+    /// Elementwise product with a model-owner constant of the slot's shape (at scale s):
+    /// output at scale 2s.
+    Scale {
+        weight: WeightId,
+    },
+    /// Concatenation of the input slots along `axis`.
+    Concat {
+        axis: usize,
+    },
+    /// Axis permutation of the input slot.
+    Transpose {
+        perm: Vec<usize>,
+    },
+    /// Constant padding: `pads` holds all begins, then all ends, per axis.
+    Pad {
+        pads: Vec<usize>,
+        value: f32,
+    },
+    /// `min(max(x, min), max)` with public bounds.
+    Clip {
+        min: Option<f32>,
+        max: Option<f32>,
+    },
+    /// `alpha·x + (1 − alpha)·ReLU(x)`, output at scale 2s.
+    LeakyRelu {
+        alpha: f32,
+    },
     /// Adds a model-owner constant of the slot's shape (at scale s).
     AddConstant {
         weight: WeightId,
@@ -62,13 +91,20 @@ impl Kernel {
             Kernel::MaxPool(_) => "MaxPool",
             Kernel::SumPool { .. } => "SumPool",
             Kernel::Add => "Add",
+            Kernel::Sub => "Sub",
+            Kernel::Scale { .. } => "Scale",
+            Kernel::Concat { .. } => "Concat",
+            Kernel::Transpose { .. } => "Transpose",
+            Kernel::Pad { .. } => "Pad",
+            Kernel::Clip { .. } => "Clip",
+            Kernel::LeakyRelu { .. } => "LeakyRelu",
             Kernel::AddConstant { .. } => "AddConstant",
             Kernel::Reshape => "Reshape",
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Instruction {
     pub kernel: Kernel,
     pub inputs: Vec<SlotId>,
@@ -80,9 +116,13 @@ pub struct Instruction {
 }
 
 /// The lowered program: public, shared by all three parties.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Program {
     pub scale: Scale,
+    /// A trailing Softmax over this axis, applied by the client to the revealed output:
+    /// the client learns the logits either way, so computing it in the clear reveals
+    /// nothing more and saves the costly secure exponentials.
+    pub softmax: Option<usize>,
     pub slot_shapes: Vec<Vec<usize>>,
     pub input: SlotId,
     pub output: SlotId,

@@ -44,10 +44,10 @@ impl Program {
                     "slot {s} is read before it is written or after it is freed"
                 )));
             }
-            let arity = if matches!(ins.kernel, Kernel::Add) {
-                2
-            } else {
-                1
+            let arity = match ins.kernel {
+                Kernel::Add | Kernel::Sub => 2,
+                Kernel::Concat { .. } => ins.inputs.len().max(1),
+                _ => 1,
             };
             if ins.inputs.len() != arity {
                 return Err(err(format!(
@@ -118,19 +118,88 @@ impl Program {
                     {
                         return Err(err("empty pooling windows".into()));
                     }
-                    if let Kernel::SumPool { factors, .. } = &ins.kernel {
+                    if let Kernel::SumPool { divisors, .. } = &ins.kernel {
                         let plane = g.out_height() * g.out_width();
-                        if factors.len() != plane {
-                            return Err(err("one factor per output position expected".into()));
+                        if divisors.len() != plane || divisors.contains(&0) {
+                            return Err(err(
+                                "one positive divisor per output position expected".into()
+                            ));
                         }
                     }
                     (g.input_len(), g.output_len())
                 }
-                Kernel::Add => {
+                Kernel::Add | Kernel::Sub => {
                     if self.slot_len(ins.inputs[1]) != in_len {
                         return Err(err("operands differ in size".into()));
                     }
                     (in_len, in_len)
+                }
+                Kernel::Scale { weight } => {
+                    if weight_len(*weight)? != in_len {
+                        return Err(err("the constant's size differs from the input's".into()));
+                    }
+                    (in_len, in_len)
+                }
+                Kernel::Concat { axis } => {
+                    let first = &self.slot_shapes[ins.inputs[0]];
+                    let fits = |s: &Vec<usize>| {
+                        s.len() == first.len()
+                            && *axis < s.len()
+                            && s.iter()
+                                .zip(first)
+                                .enumerate()
+                                .all(|(i, (a, b))| i == *axis || a == b)
+                    };
+                    if !ins.inputs.iter().all(|&i| fits(&self.slot_shapes[i])) {
+                        return Err(err(
+                            "inputs do not agree outside the concatenation axis".into()
+                        ));
+                    }
+                    (in_len, ins.inputs.iter().map(|&i| self.slot_len(i)).sum())
+                }
+                Kernel::Transpose { perm } => {
+                    let shape = &self.slot_shapes[ins.inputs[0]];
+                    let mut seen = vec![false; shape.len()];
+                    if perm.len() != shape.len()
+                        || perm
+                            .iter()
+                            .any(|&p| p >= shape.len() || std::mem::replace(&mut seen[p], true))
+                    {
+                        return Err(err("perm is not a permutation of the input's axes".into()));
+                    }
+                    let permuted: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+                    if permuted != self.slot_shapes[ins.output] {
+                        return Err(err(
+                            "the output shape is not the permuted input shape".into()
+                        ));
+                    }
+                    (in_len, in_len)
+                }
+                Kernel::Pad { pads, value } => {
+                    let shape = &self.slot_shapes[ins.inputs[0]];
+                    let rank = shape.len();
+                    let padded: Option<Vec<usize>> = (pads.len() == 2 * rank).then(|| {
+                        (0..rank)
+                            .map(|i| shape[i] + pads[i] + pads[rank + i])
+                            .collect()
+                    });
+                    if padded.as_ref() != Some(&self.slot_shapes[ins.output]) || !value.is_finite()
+                    {
+                        return Err(err(
+                            "pads do not turn the input shape into the output shape".into(),
+                        ));
+                    }
+                    (in_len, out_len)
+                }
+                Kernel::Clip { min, max } => {
+                    let bad = |v: &Option<f32>| v.is_some_and(|v| !v.is_finite());
+                    if bad(min) || bad(max) || matches!((min, max), (Some(a), Some(b)) if a > b) {
+                        return Err(err("bounds must be finite with min ≤ max".into()));
+                    }
+                    (in_len, in_len)
+                }
+                Kernel::LeakyRelu { alpha } if !alpha.is_finite() => {
+                    return Err(err("alpha must be finite".into()))
                 }
                 Kernel::AddConstant { weight } => (weight_len(*weight)?, in_len),
                 _ => (in_len, in_len),
@@ -171,6 +240,7 @@ mod tests {
         };
         Program {
             scale: Scale::new(12).expect("valid"),
+            softmax: None,
             slot_shapes: vec![vec![4]; 3],
             input: 0,
             output: 2,

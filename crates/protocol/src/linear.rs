@@ -168,3 +168,29 @@ pub fn owner_finish<F: Bilinear + ?Sized>(
 
 #[cfg(test)]
 mod tests;
+
+/// `Z = W ⊙ X`, elementwise, for multiplications by model constants (e.g. a
+/// BatchNorm that could not be folded into a convolution).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elementwise {
+    pub len: usize,
+}
+
+impl Bilinear for Elementwise {
+    fn input_len(&self) -> usize {
+        self.len
+    }
+    fn weight_len(&self) -> usize {
+        self.len
+    }
+    fn output_len(&self) -> usize {
+        self.len
+    }
+    fn apply(&self, weights: &[u64], input: &[u64]) -> Vec<u64> {
+        weights
+            .iter()
+            .zip(input)
+            .map(|(w, x)| w.wrapping_mul(*x))
+            .collect()
+    }
+}

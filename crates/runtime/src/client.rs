@@ -10,7 +10,7 @@ use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
 use cryptflow_protocol::relu::ReluCorrelation;
 use cryptflow_protocol::{sharing, StreamId};
-use cryptflow_ring::{fixed, Party, Tensor};
+use cryptflow_ring::{Party, Tensor};
 use std::collections::HashMap;
 
 struct Client {
@@ -45,6 +45,10 @@ impl Role for Client {
     }
 
     fn add_constant(&self, _: &mut [u64], _: WeightId, _: fn(&mut [u64], &[u64])) {}
+
+    fn public_share(&self, _: u64) -> u64 {
+        0
+    }
 
     fn select_correlation(
         &mut self,
@@ -108,12 +112,7 @@ pub fn run_client(
     link.rounds += 1;
     let z = sharing::reveal_to_client(&z1, &z0)?;
     let online = recorder.elapsed() - setup;
-    let values = z
-        .iter()
-        .map(|&v| fixed::decode(v, program.scale) as f32)
-        .collect();
-    let output = Tensor::new(program.output_shape().to_vec(), values)
-        .map_err(|_| RuntimeError::WeightsMismatch)?;
+    let output = crate::decode_output(&program, &z);
     Ok(Prediction {
         output,
         report: recorder.finish(&link, setup, online),

@@ -4,11 +4,11 @@
 
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
-use crate::shareholder::{stream, LINEAR, SELECT};
+use crate::shareholder::{relu_count, stream, LINEAR, SELECT};
 use crate::{session, RuntimeError};
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
-use cryptflow_protocol::linear::{self, Bilinear, MatMulShape};
+use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::{self, MaxPoolCorrelation};
 use cryptflow_protocol::relu::ReluCorrelation;
 use cryptflow_protocol::StreamId;
@@ -42,9 +42,17 @@ pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeE
                 };
                 Some(deal_linear(&link, &program, step, &shape, *weight))
             }
-            Kernel::Relu => {
+            Kernel::Scale { weight } => Some(deal_linear(
+                &link,
+                &program,
+                step,
+                &Elementwise { len: n },
+                *weight,
+            )),
+            kernel if relu_count(kernel, n).is_some() => {
+                let count = relu_count(kernel, n).unwrap_or(n);
                 let (mut p0, mut p1) = pair_streams(&link, stream(step, SELECT));
-                Some(ReluCorrelation::deal(n, &mut p0, &mut p1))
+                Some(ReluCorrelation::deal(count, &mut p0, &mut p1))
             }
             Kernel::MaxPool(geometry) => {
                 let sizes = pool::max_tree_sizes(&geometry.windows());

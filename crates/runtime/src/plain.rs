@@ -6,13 +6,15 @@ use crate::local;
 use cryptflow_ir::{Kernel, Program, Weights};
 use cryptflow_protocol::linear::{Bilinear, MatMulShape};
 use cryptflow_protocol::{pool, relu, truncation};
+use cryptflow_ring::{fixed, Scale};
 
 /// Runs `program` on an encoded input; returns the encoded output.
 ///
 /// # Panics
 /// If `weights` or `input` do not fit the program (callers check with
-/// [`Program::matches`] and the input shape first).
+/// [`Program::matches`], [`Program::validate`] and the input shape first).
 pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
+    let scale = program.scale;
     let mut slots: Vec<Option<Vec<u64>>> = vec![None; program.slot_shapes.len()];
     slots[program.input] = Some(input);
     for instruction in &program.instructions {
@@ -21,6 +23,7 @@ pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
                 .as_deref()
                 .expect("liveness keeps inputs alive")
         };
+        let shape = |i: usize| program.slot_shapes[instruction.inputs[i]].as_slice();
         let w = |id: usize| weights.tensors[id].data();
         let out = match &instruction.kernel {
             Kernel::Conv {
@@ -59,9 +62,30 @@ pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
             }
             Kernel::Relu => relu::ideal_select(arg(0), arg(0)),
             Kernel::MaxPool(geometry) => pool::ideal_max_pool(arg(0), &geometry.windows()),
-            Kernel::SumPool { geometry, factors } => pool::sum_pool(arg(0), geometry, factors),
+            Kernel::SumPool { geometry, divisors } => {
+                pool::sum_pool(arg(0), geometry, &reciprocals(divisors, scale))
+            }
             Kernel::Add => local::add(arg(0), arg(1)),
+            Kernel::Sub => local::sub(arg(0), arg(1)),
             Kernel::AddConstant { weight } => local::add(arg(0), w(*weight)),
+            Kernel::Scale { weight } => local::mul(arg(0), w(*weight)),
+            Kernel::Concat { axis } => {
+                let parts: Vec<(&[u64], &[usize])> = (0..instruction.inputs.len())
+                    .map(|i| (arg(i), shape(i)))
+                    .collect();
+                local::concat(&parts, *axis)
+            }
+            Kernel::Transpose { perm } => local::transpose(arg(0), shape(0), perm),
+            Kernel::Pad { pads, value } => {
+                local::pad(arg(0), shape(0), pads, encode(*value, scale))
+            }
+            Kernel::Clip { min, max } => {
+                arg(0).iter().map(|&x| clip(x, *min, *max, scale)).collect()
+            }
+            Kernel::LeakyRelu { alpha } => {
+                let relu = relu::ideal_select(arg(0), arg(0));
+                leaky_combine(arg(0), &relu, *alpha, scale)
+            }
             Kernel::Reshape => arg(0).to_vec(),
             other => unreachable!("kernel {} has no cleartext rule", other.name()),
         };
@@ -73,4 +97,39 @@ pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
     slots[program.output]
         .take()
         .expect("the program computes its output")
+}
+
+/// A public real constant of the program, encoded at its scale (validated finite).
+pub(crate) fn encode(value: f32, scale: Scale) -> u64 {
+    fixed::encode(f64::from(value), scale).unwrap_or(0)
+}
+
+/// The fixed-point factors `round(2^s / d)` of average pooling.
+pub(crate) fn reciprocals(divisors: &[u32], scale: Scale) -> Vec<u64> {
+    divisors
+        .iter()
+        .map(|&d| fixed::reciprocal(u64::from(d), scale))
+        .collect()
+}
+
+fn clip(x: u64, min: Option<f32>, max: Option<f32>, scale: Scale) -> u64 {
+    let mut v = x as i64;
+    if let Some(lo) = min {
+        v = v.max(encode(lo, scale) as i64);
+    }
+    if let Some(hi) = max {
+        v = v.min(encode(hi, scale) as i64);
+    }
+    v as u64
+}
+
+/// `alpha·x + (1 − alpha)·relu` at scale 2s. Both terms have public coefficients, so
+/// each share-holder applies the same formula to its shares.
+pub(crate) fn leaky_combine(x: &[u64], relu: &[u64], alpha: f32, scale: Scale) -> Vec<u64> {
+    let a = encode(alpha, scale);
+    let rest = (1u64 << scale.bits()).wrapping_sub(a);
+    x.iter()
+        .zip(relu)
+        .map(|(x, r)| a.wrapping_mul(*x).wrapping_add(rest.wrapping_mul(*r)))
+        .collect()
 }

@@ -4,9 +4,9 @@
 
 use crate::link::Link;
 use crate::report::Recorder;
-use crate::{local, RuntimeError};
+use crate::{local, plain, RuntimeError};
 use cryptflow_ir::{Kernel, Program, WeightId};
-use cryptflow_protocol::linear::{Bilinear, MatMulShape};
+use cryptflow_protocol::linear::{Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::{self, MaxPoolCorrelation, SecureMaxPool};
 use cryptflow_protocol::relu::{ReluCorrelation, SecureSelect};
 use cryptflow_protocol::{truncation, StreamId};
@@ -33,6 +33,9 @@ pub(crate) trait Role {
     /// Adds a model-owner constant (bias) laid out by `add`; a no-op for the client.
     fn add_constant(&self, values: &mut [u64], weight: WeightId, add: fn(&mut [u64], &[u64]));
 
+    /// This party's share of a public constant: the model owner holds it, the client 0.
+    fn public_share(&self, value: u64) -> u64;
+
     /// This party's share of the dealt randomness for `n` selections.
     fn select_correlation(
         &mut self,
@@ -57,79 +60,30 @@ pub(crate) fn run(
     input_share: Vec<u64>,
     recorder: &mut Recorder,
 ) -> Result<Vec<u64>, RuntimeError> {
-    let party = role.party();
     let mut slots: Vec<Option<Vec<u64>>> = vec![None; program.slot_shapes.len()];
     slots[program.input] = Some(input_share);
     for (step, instruction) in program.instructions.iter().enumerate() {
         recorder.begin(link);
-        let x = slots[instruction.inputs[0]].take().unwrap_or_default();
-        let out = match &instruction.kernel {
-            Kernel::Conv {
-                geometry,
-                weight,
-                bias,
-            } => {
-                let mut z = role.linear(link, step, geometry, *weight, &x)?;
-                if let Some(b) = bias {
-                    role.add_constant(&mut z, *b, local::add_channel_bias);
+        let first = instruction.inputs[0];
+        let x = slots[first].take().unwrap_or_default();
+        let out = {
+            // The first input was taken out to avoid a copy; the others are borrowed.
+            let get = |slot: usize| {
+                if slot == first {
+                    x.as_slice()
+                } else {
+                    slots[slot].as_deref().unwrap_or_default()
                 }
-                z
-            }
-            Kernel::MatMul {
-                rows,
-                inner,
-                out,
-                weight,
-                bias,
-            } => {
-                let shape = MatMulShape {
-                    rows: *rows,
-                    inner: *inner,
-                    out: *out,
-                };
-                let mut z = role.linear(link, step, &shape, *weight, &x)?;
-                if let Some(b) = bias {
-                    role.add_constant(&mut z, *b, local::add_row_bias);
-                }
-                z
-            }
-            Kernel::Truncate { bits } => {
-                let mut z = x.clone();
-                truncation::truncate_share(party, &mut z, *bits);
-                z
-            }
-            Kernel::Relu => {
-                let correlation = role.select_correlation(link, step, x.len())?;
-                let (mut select, first) = SecureSelect::start(party, &x, &x, correlation)?;
-                link.drive(cryptflow_protocol::Step::Send(first), |m| select.step(m))?
-            }
-            Kernel::MaxPool(geometry) => {
-                let windows = geometry.windows();
-                let correlation =
-                    role.max_pool_correlation(link, step, &pool::max_tree_sizes(&windows))?;
-                let (mut max_pool, first) = SecureMaxPool::start(party, &x, &windows, correlation)?;
-                link.drive(first, |m| max_pool.step(m))?
-            }
-            Kernel::SumPool { geometry, factors } => pool::sum_pool(&x, geometry, factors),
-            Kernel::Add => {
-                let y = slots[instruction.inputs[1]].as_deref().unwrap_or(&x);
-                local::add(&x, y)
-            }
-            Kernel::AddConstant { weight } => {
-                let mut z = x.clone();
-                role.add_constant(&mut z, *weight, |v, c| {
-                    v.iter_mut()
-                        .zip(c)
-                        .for_each(|(v, c)| *v = v.wrapping_add(*c))
-                });
-                z
-            }
-            Kernel::Reshape => x.clone(),
-            other => unreachable!("validated programs have no {} kernel", other.name()),
+            };
+            let operands: Vec<(&[u64], &[usize])> = instruction
+                .inputs
+                .iter()
+                .map(|&i| (get(i), program.slot_shapes[i].as_slice()))
+                .collect();
+            execute(role, link, program, step, &instruction.kernel, &operands)?
         };
-        // The first input was taken out to avoid a copy; put it back unless it dies here.
-        if !instruction.free.contains(&instruction.inputs[0]) {
-            slots[instruction.inputs[0]] = Some(x);
+        if !instruction.free.contains(&first) {
+            slots[first] = Some(x);
         }
         slots[instruction.output] = Some(out);
         for &slot in &instruction.free {
@@ -138,6 +92,144 @@ pub(crate) fn run(
         recorder.end(link, &instruction.source, instruction.kernel.name());
     }
     Ok(slots[program.output].take().unwrap_or_default())
+}
+
+/// One kernel on this party's shares of its operands (data and shape).
+fn execute(
+    role: &mut dyn Role,
+    link: &mut Link,
+    program: &Program,
+    step: usize,
+    kernel: &Kernel,
+    operands: &[(&[u64], &[usize])],
+) -> Result<Vec<u64>, RuntimeError> {
+    let party = role.party();
+    let scale = program.scale;
+    let (x, shape) = operands[0];
+    Ok(match kernel {
+        Kernel::Conv {
+            geometry,
+            weight,
+            bias,
+        } => {
+            let mut z = role.linear(link, step, geometry, *weight, x)?;
+            if let Some(b) = bias {
+                role.add_constant(&mut z, *b, local::add_channel_bias);
+            }
+            z
+        }
+        Kernel::MatMul {
+            rows,
+            inner,
+            out,
+            weight,
+            bias,
+        } => {
+            let shape = MatMulShape {
+                rows: *rows,
+                inner: *inner,
+                out: *out,
+            };
+            let mut z = role.linear(link, step, &shape, *weight, x)?;
+            if let Some(b) = bias {
+                role.add_constant(&mut z, *b, local::add_row_bias);
+            }
+            z
+        }
+        Kernel::Scale { weight } => {
+            role.linear(link, step, &Elementwise { len: x.len() }, *weight, x)?
+        }
+        Kernel::Truncate { bits } => {
+            let mut z = x.to_vec();
+            truncation::truncate_share(party, &mut z, *bits);
+            z
+        }
+        Kernel::Relu => relu_batch(role, link, step, x)?,
+        Kernel::Clip { min, max } => {
+            // min(max(x, lo), hi) = lo + ReLU(x − lo) − ReLU(x − hi), one batch of ReLUs.
+            let bound = |b: f32| role.public_share(plain::encode(b, scale));
+            let bounds: Vec<u64> = [*min, *max].iter().flatten().map(|&b| bound(b)).collect();
+            let diffs: Vec<u64> = bounds
+                .iter()
+                .flat_map(|&b| x.iter().map(move |v| v.wrapping_sub(b)))
+                .collect();
+            let relus = relu_batch(role, link, step, &diffs)?;
+            let (n, parts) = (x.len(), relus.chunks(x.len().max(1)).collect::<Vec<_>>());
+            match (min, max) {
+                (Some(_), Some(_)) => (0..n)
+                    .map(|i| {
+                        bounds[0]
+                            .wrapping_add(parts[0][i])
+                            .wrapping_sub(parts[1][i])
+                    })
+                    .collect(),
+                (Some(_), None) => parts[0]
+                    .iter()
+                    .map(|r| bounds[0].wrapping_add(*r))
+                    .collect(),
+                (None, Some(_)) => local::sub(x, parts[0]),
+                (None, None) => x.to_vec(),
+            }
+        }
+        Kernel::LeakyRelu { alpha } => {
+            let relu = relu_batch(role, link, step, x)?;
+            plain::leaky_combine(x, &relu, *alpha, scale)
+        }
+        Kernel::MaxPool(geometry) => {
+            let windows = geometry.windows();
+            let correlation =
+                role.max_pool_correlation(link, step, &pool::max_tree_sizes(&windows))?;
+            let (mut max_pool, first) = SecureMaxPool::start(party, x, &windows, correlation)?;
+            link.drive(first, |m| max_pool.step(m))?
+        }
+        Kernel::SumPool { geometry, divisors } => {
+            pool::sum_pool(x, geometry, &plain::reciprocals(divisors, scale))
+        }
+        Kernel::Add => local::add(x, operands[1].0),
+        Kernel::Sub => local::sub(x, operands[1].0),
+        Kernel::AddConstant { weight } => {
+            let mut z = x.to_vec();
+            role.add_constant(&mut z, *weight, |v, c| {
+                v.iter_mut()
+                    .zip(c)
+                    .for_each(|(v, c)| *v = v.wrapping_add(*c))
+            });
+            z
+        }
+        Kernel::Concat { axis } => local::concat(operands, *axis),
+        Kernel::Transpose { perm } => local::transpose(x, shape, perm),
+        Kernel::Pad { pads, value } => local::pad(
+            x,
+            shape,
+            pads,
+            role.public_share(plain::encode(*value, scale)),
+        ),
+        Kernel::Reshape => x.to_vec(),
+        other => unreachable!("validated programs have no {} kernel", other.name()),
+    })
+}
+
+/// ReLU of a batch of shares.
+fn relu_batch(
+    role: &mut dyn Role,
+    link: &mut Link,
+    step: usize,
+    x: &[u64],
+) -> Result<Vec<u64>, RuntimeError> {
+    let correlation = role.select_correlation(link, step, x.len())?;
+    let (mut select, first) = SecureSelect::start(role.party(), x, x, correlation)?;
+    link.drive(cryptflow_protocol::Step::Send(first), |m| select.step(m))
+}
+
+/// How many ReLUs a kernel evaluates (the helper deals for exactly this many).
+pub(crate) fn relu_count(kernel: &Kernel, n: usize) -> Option<usize> {
+    match kernel {
+        Kernel::Relu | Kernel::LeakyRelu { .. } => Some(n),
+        Kernel::Clip { min, max } => {
+            Some(n * (usize::from(min.is_some()) + usize::from(max.is_some())))
+        }
+        _ => None,
+    }
 }
 
 pub(crate) fn stream(step: usize, purpose: u8) -> StreamId {

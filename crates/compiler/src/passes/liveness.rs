@@ -47,6 +47,7 @@ mod tests {
     fn chain(len: usize) -> Program {
         Program {
             scale: Scale::new(12).expect("valid"),
+            softmax: None,
             slot_shapes: vec![vec![10]; len + 1],
             input: 0,
             output: len,

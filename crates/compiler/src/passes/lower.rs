@@ -28,6 +28,7 @@ pub fn lower(graph: &Graph, scale: Scale) -> Result<(Program, Weights), CompileE
         instructions: Vec::new(),
         weight_shapes: Vec::new(),
         weights: Vec::new(),
+        softmax: None,
     };
     let input = lowering.new_slot(input_shape);
     lowering.slot_of.insert(graph.input, input);
@@ -44,6 +45,7 @@ pub fn lower(graph: &Graph, scale: Scale) -> Result<(Program, Weights), CompileE
         })?;
     let program = Program {
         scale,
+        softmax: lowering.softmax,
         slot_shapes: lowering.slot_shapes,
         input,
         output,
@@ -66,6 +68,8 @@ struct Lowering<'g> {
     instructions: Vec<Instruction>,
     weight_shapes: Vec<Vec<usize>>,
     weights: Vec<Tensor<u64>>,
+    /// The axis of a trailing Softmax, left to the client.
+    softmax: Option<usize>,
 }
 
 impl Lowering<'_> {
@@ -238,15 +242,12 @@ impl Lowering<'_> {
                 } else {
                     g.windows()[..plane].iter().map(Vec::len).collect()
                 };
-                let factors = counts
-                    .iter()
-                    .map(|&c| fixed::reciprocal(c as u64, self.scale))
-                    .collect();
+                let divisors = counts.iter().map(|&c| c as u32).collect();
                 self.emit_rescaled(
                     node,
                     Kernel::SumPool {
                         geometry: g,
-                        factors,
+                        divisors,
                     },
                     vec![x],
                     out_shape,
@@ -255,22 +256,90 @@ impl Lowering<'_> {
             Op::GlobalAveragePool => {
                 let x = self.activation(node, 0)?;
                 let g = geometry::global_pool(node, &self.shape(node.inputs[0]))?;
-                let factors = vec![fixed::reciprocal(
-                    (g.in_height * g.in_width) as u64,
-                    self.scale,
-                )];
+                let divisors = vec![(g.in_height * g.in_width) as u32];
                 self.emit_rescaled(
                     node,
                     Kernel::SumPool {
                         geometry: g,
-                        factors,
+                        divisors,
                     },
                     vec![x],
                     out_shape,
                 )
             }
-            Op::Add => self.add(node, out_shape)?,
-            Op::Flatten { .. } | Op::Reshape | Op::Identity => {
+            Op::Add | Op::Sum => self.sum(node, out_shape)?,
+            Op::Sub => self.sub(node, out_shape)?,
+            Op::Mul | Op::Div => self.multiply(node, out_shape)?,
+            Op::Clip { min, max } => {
+                let x = self.activation(node, 0)?;
+                self.emit(
+                    node,
+                    Kernel::Clip {
+                        min: *min,
+                        max: *max,
+                    },
+                    vec![x],
+                    out_shape,
+                )
+            }
+            Op::LeakyRelu { alpha } => {
+                let x = self.activation(node, 0)?;
+                self.emit_rescaled(
+                    node,
+                    Kernel::LeakyRelu { alpha: *alpha },
+                    vec![x],
+                    out_shape,
+                )
+            }
+            Op::Concat { axis } => {
+                let inputs = (0..node.inputs.len())
+                    .map(|i| self.activation(node, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let rank = out_shape.len() as i64;
+                let axis = if *axis < 0 { axis + rank } else { *axis } as usize;
+                self.emit(node, Kernel::Concat { axis }, inputs, out_shape)
+            }
+            Op::Transpose { perm } => {
+                let x = self.activation(node, 0)?;
+                let rank = out_shape.len();
+                let perm = if perm.is_empty() {
+                    (0..rank).rev().collect()
+                } else {
+                    perm.clone()
+                };
+                self.emit(node, Kernel::Transpose { perm }, vec![x], out_shape)
+            }
+            Op::Pad { pads, value } => {
+                let x = self.activation(node, 0)?;
+                let pads = pads.iter().map(|&p| p as usize).collect();
+                self.emit(
+                    node,
+                    Kernel::Pad {
+                        pads,
+                        value: *value,
+                    },
+                    vec![x],
+                    out_shape,
+                )
+            }
+            Op::Softmax { axis } => {
+                if node.output != self.graph.output {
+                    return Err(CompileError::unsupported(
+                        node,
+                        "Softmax is supported only as the model's last step",
+                    ));
+                }
+                let x = self.activation(node, 0)?;
+                let rank = out_shape.len() as i64;
+                self.softmax = Some(if *axis < 0 { axis + rank } else { *axis } as usize);
+                x
+            }
+            Op::Flatten { .. }
+            | Op::Reshape
+            | Op::Identity
+            | Op::Cast
+            | Op::Squeeze { .. }
+            | Op::Unsqueeze { .. } => {
                 let x = self.activation(node, 0)?;
                 self.emit(node, Kernel::Reshape, vec![x], out_shape)
             }
@@ -341,11 +410,48 @@ impl Lowering<'_> {
             out_shape,
         ))
     }
+}
 
-    fn add(&mut self, node: &Node, out_shape: Vec<usize>) -> Result<SlotId, CompileError> {
-        let constant_side = (0..2).find(|&i| self.graph.constant(node.inputs[i]).is_some());
-        match constant_side {
-            None => {
+impl Lowering<'_> {
+    /// N-ary sum: activations added pairwise, constants added by the model owner.
+    fn sum(&mut self, node: &Node, out_shape: Vec<usize>) -> Result<SlotId, CompileError> {
+        let (constants, activations): (Vec<usize>, Vec<usize>) =
+            (0..node.inputs.len()).partition(|&i| self.graph.constant(node.inputs[i]).is_some());
+        let mut acc = self.activation(
+            node,
+            *activations.first().ok_or_else(|| {
+                CompileError::unsupported(node, "a sum of constants only should have been folded")
+            })?,
+        )?;
+        for &i in &activations[1..] {
+            let next = self.activation(node, i)?;
+            if self.slot_shapes[next] != self.slot_shapes[acc] {
+                return Err(CompileError::unsupported(
+                    node,
+                    "broadcasting between two activations is not supported",
+                ));
+            }
+            acc = self.emit(node, Kernel::Add, vec![acc, next], out_shape.clone());
+        }
+        for &i in &constants {
+            let c = self.constant(node, i)?.clone();
+            let weight = self.broadcast_weight(node, &c, &out_shape, 1.0, self.scale.bits())?;
+            acc = self.emit(
+                node,
+                Kernel::AddConstant { weight },
+                vec![acc],
+                out_shape.clone(),
+            );
+        }
+        Ok(acc)
+    }
+
+    fn sub(&mut self, node: &Node, out_shape: Vec<usize>) -> Result<SlotId, CompileError> {
+        match (
+            self.graph.constant(node.inputs[0]),
+            self.graph.constant(node.inputs[1]),
+        ) {
+            (None, None) => {
                 let (a, b) = (self.activation(node, 0)?, self.activation(node, 1)?);
                 if self.slot_shapes[a] != self.slot_shapes[b] {
                     return Err(CompileError::unsupported(
@@ -353,28 +459,83 @@ impl Lowering<'_> {
                         "broadcasting between two activations is not supported",
                     ));
                 }
-                Ok(self.emit(node, Kernel::Add, vec![a, b], out_shape))
+                Ok(self.emit(node, Kernel::Sub, vec![a, b], out_shape))
             }
-            Some(side) => {
-                let x = self.activation(node, 1 - side)?;
-                if self.slot_shapes[x] != out_shape {
-                    return Err(CompileError::unsupported(
-                        node,
-                        "the constant must broadcast to the activation's shape",
-                    ));
-                }
-                let c = self.constant(node, side)?.clone();
-                let expanded = broadcast_to(c.data(), c.shape(), &out_shape);
-                let weight = self.weight(
-                    node,
-                    "constant",
-                    &expanded,
-                    out_shape.clone(),
-                    self.scale.bits(),
-                )?;
+            (None, Some(c)) => {
+                let c = c.clone();
+                let x = self.activation(node, 0)?;
+                let weight =
+                    self.broadcast_weight(node, &c, &out_shape, -1.0, self.scale.bits())?;
                 Ok(self.emit(node, Kernel::AddConstant { weight }, vec![x], out_shape))
             }
+            _ => Err(CompileError::unsupported(
+                node,
+                "constant − activation is not supported; rewrite it as activation × −1 + constant",
+            )),
         }
+    }
+
+    /// Multiplication or division by a model constant: the linear protocol with an
+    /// elementwise weight, then truncation.
+    fn multiply(&mut self, node: &Node, out_shape: Vec<usize>) -> Result<SlotId, CompileError> {
+        let divide = matches!(node.op, Op::Div);
+        let side = (0..2).find(|&i| self.graph.constant(node.inputs[i]).is_some());
+        let side =
+            match side {
+                Some(1) => 1,
+                Some(0) if !divide => 0,
+                _ => return Err(CompileError::unsupported(
+                    node,
+                    "only multiplication or division of an activation by a constant is supported",
+                )),
+            };
+        let x = self.activation(node, 1 - side)?;
+        if self.slot_shapes[x] != out_shape {
+            return Err(CompileError::unsupported(
+                node,
+                "the constant must broadcast to the activation's shape",
+            ));
+        }
+        let mut c = self.constant(node, side)?.clone();
+        if divide {
+            if c.data().contains(&0.0) {
+                return Err(CompileError::unsupported(node, "division by zero"));
+            }
+            c = c.map(|v| 1.0 / v);
+        }
+        let weight = self.broadcast_weight(node, &c, &out_shape, 1.0, self.scale.bits())?;
+        Ok(self.emit_rescaled(node, Kernel::Scale { weight }, vec![x], out_shape))
+    }
+
+    /// A constant broadcast to `shape`, times `factor`, encoded at `bits`.
+    fn broadcast_weight(
+        &mut self,
+        node: &Node,
+        c: &Tensor<f32>,
+        shape: &[usize],
+        factor: f32,
+        bits: u32,
+    ) -> Result<WeightId, CompileError> {
+        if c.shape().len() > shape.len()
+            || c.shape()
+                .iter()
+                .rev()
+                .zip(shape.iter().rev())
+                .any(|(&a, &b)| a != 1 && a != b)
+        {
+            return Err(CompileError::unsupported(
+                node,
+                format!(
+                    "constant of shape {:?} does not broadcast to {shape:?}",
+                    c.shape()
+                ),
+            ));
+        }
+        let expanded: Vec<f32> = broadcast_to(c.data(), c.shape(), shape)
+            .iter()
+            .map(|v| v * factor)
+            .collect();
+        self.weight(node, "constant", &expanded, shape.to_vec(), bits)
     }
 }
 

@@ -1,8 +1,12 @@
-//! Shape inference: gives every value of the graph its shape, checking each node's
-//! inputs on the way (the first place a malformed model is caught with the node named).
+//! Shape inference with constant folding: gives every value of the graph its shape,
+//! checking each node's inputs on the way (the first place a malformed model is caught
+//! with the node named), and replaces nodes computable at compile time by constants
+//! ([`super::fold`]).
 
+use super::fold;
 use crate::{geometry, CompileError};
 use cryptflow_ir::{Graph, Node, Op};
+use cryptflow_ring::Tensor;
 
 /// Fills `shape` of every value. Constants keep their tensor's shape.
 pub fn infer_shapes(graph: &mut Graph) -> Result<(), CompileError> {
@@ -20,8 +24,17 @@ pub fn infer_shapes(graph: &mut Graph) -> Result<(), CompileError> {
     for (id, shape) in constant_shapes {
         graph.values[id].shape = Some(shape);
     }
+    let mut folded = Vec::with_capacity(graph.nodes.len());
     for index in 0..graph.nodes.len() {
         let node = &graph.nodes[index];
+        if let Some(constant) = fold_node(graph, node)? {
+            let output = node.output;
+            graph.values[output].shape = Some(constant.shape().to_vec());
+            graph.constants.insert(output, constant);
+            folded.push(true);
+            continue;
+        }
+        folded.push(false);
         let inputs: Vec<&[usize]> = node
             .inputs
             .iter()
@@ -31,7 +44,28 @@ pub fn infer_shapes(graph: &mut Graph) -> Result<(), CompileError> {
         let output = node.output;
         graph.values[output].shape = Some(shape);
     }
+    let mut index = 0;
+    graph.nodes.retain(|_| {
+        index += 1;
+        !folded[index - 1]
+    });
     Ok(())
+}
+
+/// The node's value if it can be computed now: all inputs constant, or the shape of a
+/// value whose shape is known.
+fn fold_node(graph: &Graph, node: &Node) -> Result<Option<Tensor<f32>>, CompileError> {
+    if let (Op::Shape, Some(shape)) = (&node.op, node.inputs.first().and_then(|&i| graph.shape(i)))
+    {
+        let dims: Vec<f32> = shape.iter().map(|&d| d as f32).collect();
+        return Ok(Tensor::new(vec![dims.len()], dims).ok());
+    }
+    let constants: Option<Vec<&Tensor<f32>>> =
+        node.inputs.iter().map(|&i| graph.constant(i)).collect();
+    match constants {
+        Some(inputs) if !inputs.is_empty() => fold::evaluate(node, &inputs),
+        _ => Ok(None),
+    }
 }
 
 fn arity(node: &Node, inputs: &[&[usize]], min: usize, max: usize) -> Result<(), CompileError> {
@@ -95,7 +129,95 @@ fn output_shape(
             }
             Ok(lead.iter().copied().chain([b[1]]).collect())
         }
-        Op::Relu | Op::Identity => Ok(inputs[0].to_vec()),
+        Op::Relu
+        | Op::Identity
+        | Op::Cast
+        | Op::Clip { .. }
+        | Op::LeakyRelu { .. }
+        | Op::Softmax { .. }
+        | Op::BatchNormalization { .. } => Ok(inputs[0].to_vec()),
+        Op::Sum | Op::Sub | Op::Mul | Op::Div => {
+            arity(node, inputs, 1, usize::MAX)?;
+            inputs[1..]
+                .iter()
+                .try_fold(inputs[0].to_vec(), |acc, s| broadcast(node, &acc, s))
+        }
+        Op::Concat { axis } => {
+            let rank = inputs[0].len() as i64;
+            let axis = if *axis < 0 { axis + rank } else { *axis };
+            if !(0..rank).contains(&axis) {
+                return Err(CompileError::shape(
+                    node,
+                    format!("axis {axis} is out of range for rank {rank}"),
+                ));
+            }
+            let axis = axis as usize;
+            let mut out = inputs[0].to_vec();
+            for s in &inputs[1..] {
+                if s.len() != out.len()
+                    || s.iter()
+                        .zip(&out)
+                        .enumerate()
+                        .any(|(i, (a, b))| i != axis && a != b)
+                {
+                    return Err(CompileError::shape(
+                        node,
+                        format!(
+                            "cannot concatenate {:?} with {s:?} on axis {axis}",
+                            inputs[0]
+                        ),
+                    ));
+                }
+                out[axis] += s[axis];
+            }
+            Ok(out)
+        }
+        Op::Transpose { perm } => {
+            let rank = inputs[0].len();
+            let perm: Vec<usize> = if perm.is_empty() {
+                (0..rank).rev().collect()
+            } else {
+                perm.clone()
+            };
+            let mut seen = vec![false; rank];
+            if perm.len() != rank
+                || perm
+                    .iter()
+                    .any(|&p| p >= rank || std::mem::replace(&mut seen[p], true))
+            {
+                return Err(CompileError::shape(
+                    node,
+                    format!("perm {perm:?} is not a permutation of {rank} axes"),
+                ));
+            }
+            Ok(perm.iter().map(|&p| inputs[0][p]).collect())
+        }
+        Op::Squeeze { axes } => Ok(fold::squeeze_dims(inputs[0], axes)),
+        Op::Unsqueeze { axes } => {
+            let rank = (inputs[0].len() + axes.len()) as i64;
+            let mut axes: Vec<usize> = axes
+                .iter()
+                .map(|&a| if a < 0 { a + rank } else { a } as usize)
+                .collect();
+            axes.sort_unstable();
+            let mut dims = inputs[0].to_vec();
+            for a in axes {
+                dims.insert(a.min(dims.len()), 1);
+            }
+            Ok(dims)
+        }
+        Op::Pad { pads, .. } => {
+            let rank = inputs[0].len();
+            if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) {
+                return Err(CompileError::unsupported(
+                    node,
+                    format!("pads {pads:?} must be {} non-negative values", 2 * rank),
+                ));
+            }
+            Ok((0..rank)
+                .map(|i| inputs[0][i] + pads[i] as usize + pads[rank + i] as usize)
+                .collect())
+        }
         Op::MaxPool(attrs) | Op::AveragePool { attrs, .. } => {
             let g = geometry::pool(node, attrs, inputs[0])?;
             Ok(vec![

@@ -1,0 +1,247 @@
+//! Constant folding: a node whose inputs are all constants is evaluated in float at
+//! compile time, and `Shape` of a value whose shape is known becomes a constant. This
+//! removes the Shape → Gather → Unsqueeze → Concat → Reshape chains that exporters emit
+//! for a flatten, and the ConstantOfShape placeholders of weights.
+
+use crate::CompileError;
+use cryptflow_ir::{Node, Op};
+use cryptflow_ring::Tensor;
+
+/// Evaluates `node` on constant inputs. `None` when the operator is not one that is
+/// folded (the compiler then lowers it as a secure step).
+pub fn evaluate(node: &Node, inputs: &[&Tensor<f32>]) -> Result<Option<Tensor<f32>>, CompileError> {
+    let shape_err = |detail: String| CompileError::shape(node, detail);
+    let first = inputs.first().copied();
+    let out = match (&node.op, first) {
+        (Op::Identity | Op::Cast, Some(x)) => x.clone(),
+        (Op::Shape, Some(x)) => vector(x.shape().iter().map(|&d| d as f32).collect()),
+        (Op::ConstantOfShape { value }, Some(shape)) => {
+            let dims = dims_of(shape)
+                .ok_or_else(|| shape_err("the shape must hold non-negative integers".into()))?;
+            let n = dims.iter().product();
+            Tensor::new(dims, vec![*value; n]).map_err(|e| shape_err(e.to_string()))?
+        }
+        (Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Sum, Some(_)) => {
+            let f: fn(f32, f32) -> f32 = match node.op {
+                Op::Sub => |a, b| a - b,
+                Op::Mul => |a, b| a * b,
+                Op::Div => |a, b| a / b,
+                _ => |a, b| a + b,
+            };
+            let mut acc = inputs[0].clone();
+            for next in &inputs[1..] {
+                acc = broadcast_binary(&acc, next, f).ok_or_else(|| {
+                    shape_err(format!(
+                        "cannot broadcast {:?} with {:?}",
+                        acc.shape(),
+                        next.shape()
+                    ))
+                })?;
+            }
+            acc
+        }
+        (Op::Unsqueeze { axes }, Some(x)) => {
+            let rank = (x.shape().len() + axes.len()) as i64;
+            let mut axes: Vec<usize> = axes
+                .iter()
+                .map(|&a| if a < 0 { a + rank } else { a } as usize)
+                .collect();
+            axes.sort_unstable();
+            let mut dims = x.shape().to_vec();
+            for a in axes {
+                dims.insert(a.min(dims.len()), 1);
+            }
+            x.clone()
+                .reshaped(dims)
+                .map_err(|e| shape_err(e.to_string()))?
+        }
+        (Op::Squeeze { axes }, Some(x)) => {
+            let dims = squeeze_dims(x.shape(), axes);
+            x.clone()
+                .reshaped(dims)
+                .map_err(|e| shape_err(e.to_string()))?
+        }
+        (Op::Gather { axis }, Some(data)) if inputs.len() == 2 => gather(data, inputs[1], *axis)
+            .ok_or_else(|| shape_err("gather indices out of range".into()))?,
+        (Op::Concat { axis }, Some(x)) => {
+            let rank = x.shape().len() as i64;
+            let axis = if *axis < 0 { axis + rank } else { *axis } as usize;
+            let mut dims = x.shape().to_vec();
+            dims[axis] = inputs
+                .iter()
+                .map(|t| t.shape().get(axis).copied().unwrap_or(0))
+                .sum();
+            let outer: usize = x.shape()[..axis].iter().product();
+            let mut data = Vec::new();
+            for o in 0..outer {
+                for t in inputs {
+                    let block: usize = t.shape()[axis..].iter().product();
+                    data.extend_from_slice(&t.data()[o * block..(o + 1) * block]);
+                }
+            }
+            Tensor::new(dims, data).map_err(|e| shape_err(e.to_string()))?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(out))
+}
+
+/// The dims of a squeeze: the given axes, or every 1 when none are given.
+pub fn squeeze_dims(shape: &[usize], axes: &[i64]) -> Vec<usize> {
+    let rank = shape.len() as i64;
+    let axes: Vec<usize> = axes
+        .iter()
+        .map(|&a| if a < 0 { a + rank } else { a } as usize)
+        .collect();
+    shape
+        .iter()
+        .enumerate()
+        .filter(|&(i, &d)| {
+            if axes.is_empty() {
+                d != 1
+            } else {
+                !axes.contains(&i)
+            }
+        })
+        .map(|(_, &d)| d)
+        .collect()
+}
+
+fn vector(values: Vec<f32>) -> Tensor<f32> {
+    let n = values.len();
+    Tensor::new(vec![n], values).unwrap_or_else(|_| Tensor::zeros(vec![0]))
+}
+
+fn dims_of(t: &Tensor<f32>) -> Option<Vec<usize>> {
+    t.data()
+        .iter()
+        .map(|&v| (v >= 0.0 && v.fract() == 0.0).then_some(v as usize))
+        .collect()
+}
+
+fn gather(data: &Tensor<f32>, indices: &Tensor<f32>, axis: i64) -> Option<Tensor<f32>> {
+    let rank = data.shape().len() as i64;
+    let axis = if axis < 0 { axis + rank } else { axis } as usize;
+    let dim = *data.shape().get(axis)?;
+    let outer: usize = data.shape()[..axis].iter().product();
+    let inner: usize = data.shape()[axis + 1..].iter().product();
+    let mut out = Vec::new();
+    for o in 0..outer {
+        for &i in indices.data() {
+            let i = if i < 0.0 { i + dim as f32 } else { i } as usize;
+            if i >= dim {
+                return None;
+            }
+            out.extend_from_slice(&data.data()[(o * dim + i) * inner..(o * dim + i + 1) * inner]);
+        }
+    }
+    let mut dims = data.shape()[..axis].to_vec();
+    dims.extend_from_slice(indices.shape());
+    dims.extend_from_slice(&data.shape()[axis + 1..]);
+    Tensor::new(dims, out).ok()
+}
+
+/// numpy broadcasting of a binary float operation.
+pub fn broadcast_binary(
+    a: &Tensor<f32>,
+    b: &Tensor<f32>,
+    f: fn(f32, f32) -> f32,
+) -> Option<Tensor<f32>> {
+    let rank = a.shape().len().max(b.shape().len());
+    let dim = |s: &[usize], i: usize| {
+        if i + s.len() >= rank {
+            s[i + s.len() - rank]
+        } else {
+            1
+        }
+    };
+    let dims: Vec<usize> = (0..rank)
+        .map(|i| match (dim(a.shape(), i), dim(b.shape(), i)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let index = |s: &[usize], flat: usize| {
+        let (mut rest, mut idx, mut stride) = (flat, 0, 1);
+        for axis in (0..rank).rev() {
+            let coord = rest % dims[axis];
+            rest /= dims[axis];
+            let d = dim(s, axis);
+            if axis + s.len() >= rank {
+                idx += if d == 1 { 0 } else { coord * stride };
+                stride *= d;
+            }
+        }
+        idx
+    };
+    let n: usize = dims.iter().product();
+    let data = (0..n)
+        .map(|k| f(a.data()[index(a.shape(), k)], b.data()[index(b.shape(), k)]))
+        .collect();
+    Tensor::new(dims, data).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(op: Op) -> Node {
+        Node {
+            name: "n".into(),
+            op,
+            inputs: vec![],
+            output: 0,
+        }
+    }
+
+    fn t(shape: Vec<usize>, data: Vec<f32>) -> Tensor<f32> {
+        Tensor::new(shape, data).expect("sized")
+    }
+
+    #[test]
+    fn the_pytorch_flatten_chain_folds() {
+        let x = Tensor::<f32>::zeros(vec![1, 512, 7, 7]);
+        let shape = evaluate(&node(Op::Shape), &[&x])
+            .expect("ok")
+            .expect("folds");
+        assert_eq!(shape.data(), &[1.0, 512.0, 7.0, 7.0]);
+        let zero = t(vec![], vec![0.0]);
+        let batch = evaluate(&node(Op::Gather { axis: 0 }), &[&shape, &zero])
+            .expect("ok")
+            .expect("folds");
+        assert_eq!((batch.shape(), batch.data()), (&[][..], &[1.0][..]));
+        let unsq = evaluate(&node(Op::Unsqueeze { axes: vec![0] }), &[&batch])
+            .expect("ok")
+            .expect("folds");
+        let minus_one = t(vec![1], vec![-1.0]);
+        let target = evaluate(&node(Op::Concat { axis: 0 }), &[&unsq, &minus_one])
+            .expect("ok")
+            .expect("folds");
+        assert_eq!(target.data(), &[1.0, -1.0]);
+    }
+
+    #[test]
+    fn constant_of_shape_and_broadcast_arithmetic() {
+        let filled = evaluate(
+            &node(Op::ConstantOfShape { value: 2.5 }),
+            &[&t(vec![2], vec![2.0, 3.0])],
+        )
+        .expect("ok")
+        .expect("folds");
+        assert_eq!(filled.shape(), &[2, 3]);
+        let row = t(vec![3], vec![1.0, 2.0, 3.0]);
+        let sum = evaluate(&node(Op::Mul), &[&filled, &row])
+            .expect("ok")
+            .expect("folds");
+        assert_eq!(sum.data(), &[2.5, 5.0, 7.5, 2.5, 5.0, 7.5]);
+        assert!(evaluate(&node(Op::Relu), &[&row]).expect("ok").is_none());
+    }
+
+    #[test]
+    fn squeeze_without_axes_drops_all_ones() {
+        assert_eq!(squeeze_dims(&[1, 3, 1, 2], &[]), vec![3, 2]);
+        assert_eq!(squeeze_dims(&[1, 3, 1, 2], &[-2]), vec![1, 3, 2]);
+    }
+}
