@@ -23,13 +23,34 @@ pub fn usage(error: anyhow::Error) -> anyhow::Error {
     anyhow::Error::new(UsageError(error))
 }
 
-/// Imports and compiles an ONNX model.
+/// Loads a model: a compiled `.cfp` as it is, or an ONNX file compiled at `scale`.
 pub fn load_model(path: &Path, scale: u32) -> Result<Compiled> {
-    let graph = cryptflow_onnx::import_file(path).map_err(|e| {
-        usage(anyhow::Error::new(e).context(format!("cannot import {}", path.display())))
+    let bytes = std::fs::read(path).map_err(|e| {
+        usage(anyhow::anyhow!(
+            "cannot read model file `{}`: {e}",
+            path.display()
+        ))
     })?;
+    if cryptflow_ir::artifact::is_artifact(&bytes) {
+        let (program, weights) = cryptflow_ir::artifact::read(&bytes).map_err(|e| {
+            usage(anyhow::Error::new(e).context(format!("cannot load {}", path.display())))
+        })?;
+        return Ok(Compiled {
+            program,
+            weights,
+            real_weights: Vec::new(),
+        });
+    }
+    let graph = import(path, &bytes)?;
     cryptflow_compiler::compile(graph, scale).map_err(|e| {
         usage(anyhow::Error::new(e).context(format!("cannot compile {}", path.display())))
+    })
+}
+
+/// Imports an ONNX model's bytes.
+pub fn import(path: &Path, bytes: &[u8]) -> Result<cryptflow_ir::Graph> {
+    cryptflow_onnx::import_bytes(bytes).map_err(|e| {
+        usage(anyhow::Error::new(e).context(format!("cannot import {}", path.display())))
     })
 }
 

@@ -4,6 +4,7 @@ mod commands;
 mod inputs;
 mod orchestrate;
 mod report;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Compile an ONNX model to a `.cfp` program that infer, plain and party accept.
+    Compile(commands::compile::CompileArgs),
     /// Run a secure inference with all three parties on this machine (three processes, TCP on 127.0.0.1).
     Infer(commands::infer::InferArgs),
     /// Run one party, for a deployment on three hosts.
@@ -36,6 +39,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Compile(args) => commands::compile::run(args),
         Command::Infer(args) => commands::infer::run(args),
         Command::Party(args) => commands::party::run(args),
         Command::Plain(args) => commands::plain::run(args),

@@ -20,6 +20,9 @@ pub const DEFAULT_SCALE: u8 = 12;
 pub struct Compiled {
     pub program: Program,
     pub weights: Weights,
+    /// The weights as reals, for running the float reference of the same program
+    /// (empty for a program loaded from a `.cfp` file).
+    pub real_weights: Vec<cryptflow_ring::Tensor<f32>>,
 }
 
 /// Compiles `graph` at `scale` fractional bits.
@@ -33,7 +36,12 @@ pub fn compile(mut graph: Graph, scale: u32) -> Result<Compiled, CompileError> {
         })?;
     passes::shapes::infer_shapes(&mut graph)?;
     passes::batchnorm::fold_batchnorms(&mut graph)?;
-    let (mut program, weights) = passes::lower::lower(&graph, scale)?;
+    let lowered = passes::lower::lower(&graph, scale)?;
+    let mut program = lowered.program;
     passes::liveness::plan_frees(&mut program);
-    Ok(Compiled { program, weights })
+    Ok(Compiled {
+        program,
+        weights: lowered.weights,
+        real_weights: lowered.real_weights,
+    })
 }

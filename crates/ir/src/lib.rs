@@ -8,6 +8,7 @@
 //!   public facts (shapes, geometry, the scale); the weights travel separately in
 //!   [`Weights`], which only the model owner has.
 
+pub mod artifact;
 mod graph;
 mod op;
 mod program;

@@ -68,11 +68,11 @@ impl ConvGeometry {
 
     /// Rearranges one group's input into a `patch_len × (out_h·out_w)` matrix; padded
     /// positions are zero.
-    fn im2col(&self, input: &[u64], group: usize) -> Vec<u64> {
+    fn im2col<T: Copy + Default>(&self, input: &[T], group: usize) -> Vec<T> {
         let (oh, ow) = (self.out_height(), self.out_width());
         let channels = self.in_channels / self.groups;
         let [kh, kw] = self.kernel;
-        let mut cols = vec![0u64; self.patch_len() * oh * ow];
+        let mut cols = vec![T::default(); self.patch_len() * oh * ow];
         for c in 0..channels {
             let plane = &input[(group * channels + c) * self.in_height * self.in_width..]
                 [..self.in_height * self.in_width];
@@ -121,6 +121,21 @@ pub fn conv2d(geometry: &ConvGeometry, input: &[u64], weights: &[u64]) -> Vec<u6
         let w = &weights[g * per_group_out * patch..(g + 1) * per_group_out * patch];
         let o = &mut out[g * per_group_out * spatial..(g + 1) * per_group_out * spatial];
         gemm::matmul_into(w, &cols, o, per_group_out, patch, spatial);
+    }
+    out
+}
+
+/// The same convolution over reals, for the float reference of a program.
+pub fn conv2d_real(geometry: &ConvGeometry, input: &[f64], weights: &[f64]) -> Vec<f64> {
+    let spatial = geometry.out_height() * geometry.out_width();
+    let per_group_out = geometry.out_channels / geometry.groups;
+    let patch = geometry.patch_len();
+    let mut out = vec![0.0; geometry.output_len()];
+    for g in 0..geometry.groups {
+        let cols = geometry.im2col(input, g);
+        let w = &weights[g * per_group_out * patch..(g + 1) * per_group_out * patch];
+        let o = &mut out[g * per_group_out * spatial..(g + 1) * per_group_out * spatial];
+        gemm::matmul_real_into(w, &cols, o, per_group_out, patch, spatial);
     }
     out
 }

@@ -81,9 +81,21 @@ fn tile_4x4(a: &[u64], b: &[u64], c: &mut [u64], i: usize, j: usize, k: usize, n
     }
 }
 
+/// C += A·B over reals (f64), for the float reference; not a hot path.
+pub fn matmul_real_into(a: &[f64], b: &[f64], c: &mut [f64], m: usize, k: usize, n: usize) {
+    for i in 0..m {
+        let c_row = &mut c[i * n..(i + 1) * n];
+        for (p, &av) in a[i * k..(i + 1) * k].iter().enumerate() {
+            for (cv, &bv) in c_row.iter_mut().zip(&b[p * n..(p + 1) * n]) {
+                *cv += av * bv;
+            }
+        }
+    }
+}
+
 /// Transposes a row-major `rows×cols` matrix.
-pub fn transpose(a: &[u64], rows: usize, cols: usize) -> Vec<u64> {
-    let mut t = vec![0u64; a.len()];
+pub fn transpose<T: Copy + Default>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut t = vec![T::default(); a.len()];
     for r in 0..rows {
         for c in 0..cols {
             t[c * rows + r] = a[r * cols + c];

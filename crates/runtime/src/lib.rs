@@ -14,6 +14,7 @@ mod local;
 pub mod loopback;
 mod owner;
 pub mod plain;
+pub mod reference;
 mod report;
 mod session;
 mod shareholder;

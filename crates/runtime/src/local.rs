@@ -51,7 +51,7 @@ pub fn mul(a: &[u64], b: &[u64]) -> Vec<u64> {
 }
 
 /// Concatenates tensors of the given shapes along `axis`.
-pub fn concat(parts: &[(&[u64], &[usize])], axis: usize) -> Vec<u64> {
+pub fn concat<T: Copy>(parts: &[(&[T], &[usize])], axis: usize) -> Vec<T> {
     let outer: usize = parts.first().map_or(1, |(_, s)| s[..axis].iter().product());
     let mut out = Vec::with_capacity(parts.iter().map(|(d, _)| d.len()).sum());
     for o in 0..outer {
@@ -64,7 +64,7 @@ pub fn concat(parts: &[(&[u64], &[usize])], axis: usize) -> Vec<u64> {
 }
 
 /// Permutes the axes of a tensor of `shape`: output axis i is input axis `perm[i]`.
-pub fn transpose(data: &[u64], shape: &[usize], perm: &[usize]) -> Vec<u64> {
+pub fn transpose<T: Copy>(data: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
     let rank = shape.len();
     let mut strides = vec![1usize; rank];
     for i in (0..rank.saturating_sub(1)).rev() {
@@ -88,7 +88,7 @@ pub fn transpose(data: &[u64], shape: &[usize], perm: &[usize]) -> Vec<u64> {
 }
 
 /// Pads a tensor of `shape` with `fill`; `pads` holds all begins, then all ends.
-pub fn pad(data: &[u64], shape: &[usize], pads: &[usize], fill: u64) -> Vec<u64> {
+pub fn pad<T: Copy>(data: &[T], shape: &[usize], pads: &[usize], fill: T) -> Vec<T> {
     let rank = shape.len();
     let out_shape: Vec<usize> = (0..rank)
         .map(|i| shape[i] + pads[i] + pads[rank + i])

@@ -13,7 +13,7 @@ use cryptflow_ring::{fixed, Scale, Tensor};
 use std::collections::HashMap;
 
 /// Lowers a graph whose shapes have been inferred.
-pub fn lower(graph: &Graph, scale: Scale) -> Result<(Program, Weights), CompileError> {
+pub fn lower(graph: &Graph, scale: Scale) -> Result<Lowered, CompileError> {
     let input_shape = graph.shape(graph.input).unwrap_or(&[]).to_vec();
     if let Some(&batch) = input_shape.first() {
         if batch != 1 && input_shape.len() > 1 {
@@ -28,6 +28,7 @@ pub fn lower(graph: &Graph, scale: Scale) -> Result<(Program, Weights), CompileE
         instructions: Vec::new(),
         weight_shapes: Vec::new(),
         weights: Vec::new(),
+        real_weights: Vec::new(),
         softmax: None,
     };
     let input = lowering.new_slot(input_shape);
@@ -52,12 +53,22 @@ pub fn lower(graph: &Graph, scale: Scale) -> Result<(Program, Weights), CompileE
         weight_shapes: lowering.weight_shapes,
         instructions: lowering.instructions,
     };
-    Ok((
+    Ok(Lowered {
         program,
-        Weights {
+        weights: Weights {
             tensors: lowering.weights,
         },
-    ))
+        real_weights: lowering.real_weights,
+    })
+}
+
+/// The lowering's result: the program, its encoded weights, and the same weights as
+/// reals (aligned by [`WeightId`]) for the float reference.
+#[derive(Debug)]
+pub struct Lowered {
+    pub program: Program,
+    pub weights: Weights,
+    pub real_weights: Vec<Tensor<f32>>,
 }
 
 struct Lowering<'g> {
@@ -68,6 +79,8 @@ struct Lowering<'g> {
     instructions: Vec<Instruction>,
     weight_shapes: Vec<Vec<usize>>,
     weights: Vec<Tensor<u64>>,
+    /// The same weights as reals, for the float reference.
+    real_weights: Vec<Tensor<f32>>,
     /// The axis of a trailing Softmax, left to the client.
     softmax: Option<usize>,
 }
@@ -127,6 +140,10 @@ impl Lowering<'_> {
             })?;
         let tensor = Tensor::new(shape.clone(), encoded)
             .map_err(|e| CompileError::shape(node, e.to_string()))?;
+        self.real_weights.push(
+            Tensor::new(shape.clone(), values.to_vec())
+                .map_err(|e| CompileError::shape(node, e.to_string()))?,
+        );
         self.weight_shapes.push(shape);
         self.weights.push(tensor);
         Ok(self.weights.len() - 1)
