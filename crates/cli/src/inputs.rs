@@ -54,6 +54,15 @@ pub fn import(path: &Path, bytes: &[u8]) -> Result<cryptflow_ir::Graph> {
     })
 }
 
+/// Loads an input: a photo (preprocessed as `preprocess` says) or a `.npy` tensor.
+pub fn load_any(path: &Path, preprocess: &crate::image_input::Preprocess) -> Result<Tensor<f32>> {
+    if crate::image_input::is_image(path) {
+        crate::image_input::load_image(path, preprocess)
+    } else {
+        load_input(path)
+    }
+}
+
 /// Reads a `.npy` tensor of float32 (float64 is converted) values.
 pub fn load_input(path: &Path) -> Result<Tensor<f32>> {
     read_npy(path).map_err(|e| usage(e.context(format!("cannot use {} as input", path.display()))))

@@ -1,6 +1,7 @@
 //! The `cryptflow` command: secure three-party inference of ONNX models.
 
 mod commands;
+mod image_input;
 mod inputs;
 mod orchestrate;
 mod report;
@@ -30,6 +31,8 @@ enum Command {
     Party(commands::party::PartyArgs),
     /// Run the same fixed-point program in the clear (the ideal twin), for comparison.
     Plain(commands::infer::InferArgs),
+    /// Write the tensor a photo becomes as model input (ImageNet preprocessing) to .npy.
+    Preprocess(commands::preprocess::PreprocessArgs),
     /// Read a bundled real handwritten digit with the bundled trained LeNet, securely.
     Demo(commands::demo::DemoArgs),
     /// Benchmark suites (median time, bytes per party, rounds).
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Party(args) => commands::party::run(args),
         Command::Plain(args) => commands::plain::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Preprocess(args) => commands::preprocess::run(args),
         Command::Bench(args) => commands::bench::run(args),
     };
     match result {

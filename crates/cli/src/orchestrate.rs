@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 pub struct LocalRun<'a> {
     pub model: &'a Path,
     pub input: &'a Path,
+    pub preprocess: &'a crate::image_input::Preprocess,
     pub scale: u32,
     pub timeout_s: u64,
 }
@@ -68,7 +69,10 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
             .stderr(Stdio::piped());
         match id {
             0 => command.arg("--model").arg(run.model),
-            1 => command.arg("--input").arg(run.input),
+            1 => command
+                .arg("--input")
+                .arg(run.input)
+                .args(preprocess_args(run.preprocess)),
             _ => &mut command,
         };
         let mut child = command
@@ -84,6 +88,21 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
         });
     }
     wait_all(running, Duration::from_secs(run.timeout_s * 10 + 60))
+}
+
+/// The client's image preprocessing flags, passed through.
+fn preprocess_args(p: &crate::image_input::Preprocess) -> Vec<String> {
+    let list = |v: &[f32]| v.iter().map(f32::to_string).collect::<Vec<_>>().join(",");
+    vec![
+        "--resize".into(),
+        p.resize.to_string(),
+        "--crop".into(),
+        p.crop.to_string(),
+        "--mean".into(),
+        list(&p.mean),
+        "--std".into(),
+        list(&p.std),
+    ]
 }
 
 /// Reads a pipe to its end on a thread, so a chatty child never blocks on a full pipe.

@@ -51,6 +51,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let lines = run_local(&LocalRun {
         model: &model,
         input: &input,
+        preprocess: &Default::default(),
         scale: cryptflow_compiler::DEFAULT_SCALE.into(),
         timeout_s: 30,
     })?;

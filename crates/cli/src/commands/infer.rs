@@ -1,5 +1,6 @@
 //! `cryptflow infer`: secure inference with the three parties on this machine.
 
+use crate::image_input::Preprocess;
 use crate::inputs;
 use crate::orchestrate::{run_local, LocalRun};
 use crate::report::{argmax, mib, InferenceJson, PartyLine};
@@ -11,9 +12,12 @@ use std::path::PathBuf;
 pub struct InferArgs {
     /// The ONNX model (held by the model owner, P0).
     pub model: PathBuf,
-    /// The input tensor as .npy, float32 (held by the client, P1).
+    /// The input: a .npy float32 tensor, or a .jpg/.png photo (preprocessed with the
+    /// flags below) (held by the client, P1).
     #[arg(long)]
     pub input: PathBuf,
+    #[command(flatten)]
+    pub preprocess: Preprocess,
     /// Fixed-point scale: fractional bits of every value.
     #[arg(long, default_value_t = cryptflow_compiler::DEFAULT_SCALE.into())]
     pub scale: u32,
@@ -29,12 +33,13 @@ pub fn run(args: InferArgs) -> Result<()> {
     // Check the model and the input here first: a bad file is the user's to fix, and
     // should not surface as three parties timing out.
     let compiled = inputs::load_model(&args.model, args.scale)?;
-    let input = inputs::load_input(&args.input)?;
+    let input = inputs::load_any(&args.input, &args.preprocess)?;
     cryptflow_runtime::encode_input(&compiled.program, &input)
         .map_err(|e| inputs::usage(e.into()))?;
     let lines = run_local(&LocalRun {
         model: &args.model,
         input: &args.input,
+        preprocess: &args.preprocess,
         scale: args.scale,
         timeout_s: args.timeout,
     })?;

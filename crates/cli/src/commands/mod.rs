@@ -4,3 +4,4 @@ pub mod demo;
 pub mod infer;
 pub mod party;
 pub mod plain;
+pub mod preprocess;

@@ -21,9 +21,11 @@ pub struct PartyArgs {
     /// The ONNX model (model owner only).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// The input tensor as .npy (client only).
+    /// The input: a .npy tensor or a .jpg/.png photo (client only).
     #[arg(long)]
     pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub preprocess: crate::image_input::Preprocess,
     /// Fixed-point scale: fractional bits.
     #[arg(long, default_value_t = cryptflow_compiler::DEFAULT_SCALE.into())]
     pub scale: u32,
@@ -52,7 +54,7 @@ pub fn run(args: PartyArgs) -> Result<()> {
         _ => None,
     };
     let input = match (me, &args.input) {
-        (Party::Client, Some(path)) => Some(inputs::load_input(path)?),
+        (Party::Client, Some(path)) => Some(inputs::load_any(path, &args.preprocess)?),
         (Party::Client, None) => {
             return Err(inputs::usage(anyhow::anyhow!(
                 "party 1 (client) needs --input X.npy"

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 pub fn run(args: InferArgs) -> Result<()> {
     let compiled = inputs::load_model(&args.model, args.scale)?;
-    let input = inputs::load_input(&args.input)?;
+    let input = inputs::load_any(&args.input, &args.preprocess)?;
     let encoded = cryptflow_runtime::encode_input(&compiled.program, &input)
         .map_err(|e| inputs::usage(e.into()))?;
     let started = Instant::now();

@@ -1,0 +1,36 @@
+//! `cryptflow preprocess`: writes the exact tensor a photo becomes as a model input, so
+//! that it can be checked or fed to another runtime.
+
+use crate::image_input::{load_image, Preprocess};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct PreprocessArgs {
+    /// A .jpg or .png photo.
+    pub image: PathBuf,
+    /// Where to write the float32 [1, 3, crop, crop] tensor (.npy).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub preprocess: Preprocess,
+}
+
+pub fn run(args: PreprocessArgs) -> Result<()> {
+    let tensor = load_image(&args.image, &args.preprocess)?;
+    let shape: Vec<u64> = tensor.shape().iter().map(|&d| d as u64).collect();
+    let mut bytes = Vec::new();
+    {
+        use npyz::WriterBuilder;
+        let mut writer = npyz::WriteOptions::<f32>::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(&mut bytes)
+            .begin_nd()?;
+        writer.extend(tensor.data().iter().copied())?;
+        writer.finish()?;
+    }
+    std::fs::write(&args.output, bytes)
+        .with_context(|| format!("cannot write {}", args.output.display()))
+}
