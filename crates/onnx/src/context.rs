@@ -5,7 +5,7 @@ use crate::error::ImportError;
 use crate::proto::NodeProto;
 use cryptflow_ir::{Graph, Op, ValueId};
 use cryptflow_ring::Tensor;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The result of one op builder.
 #[derive(Debug)]
@@ -26,8 +26,11 @@ pub(crate) struct Context<'a> {
     pub(crate) opset: i64,
     pub(crate) graph: &'a Graph,
     pub(crate) ids: &'a HashMap<String, ValueId>,
-    /// Static shapes the model states in `value_info` (used only to resolve padding).
+    /// Static shapes the model states in `value_info` and for the graph output (used to
+    /// resolve padding and the opset < 13 Softmax).
     pub(crate) hints: &'a HashMap<String, Vec<usize>>,
+    /// The values that depend on the graph input's values (not only on its shape).
+    pub(crate) dynamic: &'a HashSet<ValueId>,
 }
 
 impl<'a> Context<'a> {
@@ -98,6 +101,70 @@ impl<'a> Context<'a> {
             op: node.op_type().to_owned(),
             input: self.graph.name(id).to_owned(),
             role,
+        }
+    }
+
+    /// Whether a value is known at compile time: a constant, or computed from constants
+    /// and tensor shapes only (the compiler folds it).
+    pub(crate) fn is_static(&self, id: ValueId) -> bool {
+        !self.dynamic.contains(&id)
+    }
+
+    /// Checks that a value does not depend on the graph input's values, else
+    /// [`ImportError::NotConstant`].
+    pub(crate) fn require_static(
+        &self,
+        node: &NodeProto,
+        id: ValueId,
+        role: &'static str,
+    ) -> Result<(), ImportError> {
+        if self.is_static(id) {
+            Ok(())
+        } else {
+            Err(self.not_constant(node, id, role))
+        }
+    }
+
+    /// The integers of a constant input (axes, pads), or [`ImportError::NotConstant`];
+    /// a value that is not a whole number is [`ImportError::InvalidTensor`].
+    pub(crate) fn constant_ints(
+        &self,
+        node: &NodeProto,
+        id: ValueId,
+        role: &'static str,
+    ) -> Result<Vec<i64>, ImportError> {
+        let tensor = self.require_constant(node, id, role)?;
+        tensor
+            .data()
+            .iter()
+            .map(|&v| {
+                // Whole and below 2^63 in magnitude: the cast is exact.
+                if v.fract() == 0.0 && v.abs() < 9.2e18 {
+                    Ok(v as i64)
+                } else {
+                    Err(ImportError::InvalidTensor {
+                        tensor: self.name(id).to_owned(),
+                        reason: format!("{role} must hold integers but holds {v}"),
+                    })
+                }
+            })
+            .collect()
+    }
+
+    /// The one value of a constant scalar input (a bound, a padding value), or
+    /// [`ImportError::NotConstant`] / [`ImportError::InvalidTensor`].
+    pub(crate) fn constant_scalar(
+        &self,
+        node: &NodeProto,
+        id: ValueId,
+        role: &'static str,
+    ) -> Result<f32, ImportError> {
+        match self.require_constant(node, id, role)?.data() {
+            [value] => Ok(*value),
+            data => Err(ImportError::InvalidTensor {
+                tensor: self.name(id).to_owned(),
+                reason: format!("{role} must be a scalar but holds {} values", data.len()),
+            }),
         }
     }
 

@@ -104,8 +104,13 @@ pub enum ImportError {
         consumer: String,
     },
 
-    #[error("tensor `{tensor}` has element type {data_type}, but cryptflow imports float32 tensors (and int32/int64 ones for shapes) only: convert the model's weights to float32 before export")]
-    UnsupportedDataType { tensor: String, data_type: String },
+    #[error("tensor `{tensor}` has element type {data_type}, but cryptflow imports {supported} only: convert it to float32 before export")]
+    UnsupportedDataType {
+        tensor: String,
+        data_type: String,
+        /// What the importer accepts there.
+        supported: &'static str,
+    },
 
     #[error("tensor `{tensor}` keeps its data in an external file (`{location}`), which is not supported: load the model with onnx.load (which reads the external file) and save it with onnx.save_model(model, path, save_as_external_data=False)")]
     ExternalData { tensor: String, location: String },
@@ -114,7 +119,14 @@ pub enum ImportError {
     InvalidTensor { tensor: String, reason: String },
 
     #[error("integer tensor `{tensor}` holds {value}, which float32 cannot represent exactly (cryptflow stores integer constants such as Reshape shapes as float32); use smaller values")]
-    NotRepresentable { tensor: String, value: i64 },
+    NotRepresentable {
+        tensor: String,
+        /// The integer, in decimal (up to 128 bits wide).
+        value: String,
+    },
+
+    #[error("float64 tensor `{tensor}` holds {value}, beyond the float32 range (cryptflow stores tensors as float32); scale the values down or convert the tensor to float32 before export")]
+    FloatOverflow { tensor: String, value: f64 },
 
     #[error(
         "the imported graph is inconsistent: {0}; check the model with onnx.checker.check_model"

@@ -7,7 +7,7 @@ use crate::proto::{GraphProto, ModelProto, NodeProto, TensorProto};
 use crate::signature::{input_shape, shape_hints, single_input, single_output};
 use crate::tensor::to_f32;
 use crate::SUPPORTED_OPSETS;
-use cryptflow_ir::{Graph, GraphError, Node, ValueId};
+use cryptflow_ir::{Graph, GraphError, Node, Op, ValueId};
 use prost::Message;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -68,6 +68,8 @@ struct Importer<'a> {
     hints: HashMap<String, Vec<usize>>,
     /// Extra node outputs, which are not imported: name -> (node, op type).
     dropped: HashMap<&'a str, (String, &'a str)>,
+    /// Values that depend on the graph input's values; see [`Context::is_static`].
+    dynamic: HashSet<ValueId>,
 }
 
 impl<'a> Importer<'a> {
@@ -82,16 +84,27 @@ impl<'a> Importer<'a> {
             initializers: proto.initializer.iter().map(|t| (t.name(), t)).collect(),
             hints: shape_hints(proto),
             dropped: HashMap::new(),
+            dynamic: HashSet::new(),
         }
     }
 
     fn run(mut self) -> Result<Graph, ImportError> {
-        let initializer_names: HashSet<&str> = self.initializers.keys().copied().collect();
-        let input = single_input(self.proto, &initializer_names)?;
+        // Old writers (IR < 4) list initializers among the graph inputs, and some also list
+        // values that a node produces (e.g. weights made by ConstantOfShape): neither is
+        // the model's input.
+        let mut not_inputs: HashSet<&str> = self.initializers.keys().copied().collect();
+        not_inputs.extend(
+            self.proto
+                .node
+                .iter()
+                .flat_map(|n| n.output.iter().map(String::as_str)),
+        );
+        let input = single_input(self.proto, &not_inputs)?;
         let output = single_output(self.proto)?;
         let shape = input_shape(input)?;
         let id = self.define(input.name(), Some(shape), "the graph input".into());
         self.graph.input = id;
+        self.dynamic.insert(id);
         for (index, node) in self.proto.node.iter().enumerate() {
             self.node(index, node)?;
         }
@@ -148,16 +161,23 @@ impl<'a> Importer<'a> {
             graph: &self.graph,
             ids: &self.ids,
             hints: &self.hints,
+            dynamic: &self.dynamic,
         };
         let built = build(node, &context)?;
         let id = self.define(output, None, name.clone());
         match built {
-            Built::Node { op, inputs } => self.graph.nodes.push(Node {
-                name: name.clone(),
-                op,
-                inputs,
-                output: id,
-            }),
+            Built::Node { op, inputs } => {
+                // Shape reads only the (static) shape of its input.
+                if op != Op::Shape && inputs.iter().any(|i| self.dynamic.contains(i)) {
+                    self.dynamic.insert(id);
+                }
+                self.graph.nodes.push(Node {
+                    name: name.clone(),
+                    op,
+                    inputs,
+                    output: id,
+                });
+            }
             Built::Constant(tensor) => {
                 self.graph.constants.insert(id, tensor);
             }

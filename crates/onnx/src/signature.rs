@@ -7,15 +7,16 @@ use crate::proto::type_proto::Value as Type;
 use crate::proto::{GraphProto, TensorShapeProto, ValueInfoProto};
 use std::collections::{HashMap, HashSet};
 
-/// The one graph input that is not an initializer (IR < 4 lists initializers as inputs).
+/// The one graph input not named in `not_inputs` (initializers and node outputs, which
+/// old writers list among the inputs too).
 pub(crate) fn single_input<'a>(
     graph: &'a GraphProto,
-    initializers: &HashSet<&str>,
+    not_inputs: &HashSet<&str>,
 ) -> Result<&'a ValueInfoProto, ImportError> {
     let inputs: Vec<&ValueInfoProto> = graph
         .input
         .iter()
-        .filter(|info| !initializers.contains(info.name()))
+        .filter(|info| !not_inputs.contains(info.name()))
         .collect();
     match inputs.as_slice() {
         [input] => Ok(input),
@@ -34,6 +35,9 @@ pub(crate) fn single_output(graph: &GraphProto) -> Result<&ValueInfoProto, Impor
     }
 }
 
+/// What [`ImportError::UnsupportedDataType`] says the graph input may be.
+const INPUT_TYPE: &str = "a float32 tensor as the graph input";
+
 /// The input's static shape. A symbolic or unknown batch dimension (index 0) becomes 1;
 /// any other unknown dimension is an error. The element type must be float32.
 pub(crate) fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ImportError> {
@@ -44,6 +48,7 @@ pub(crate) fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ImportErr
             return Err(ImportError::UnsupportedDataType {
                 tensor: name.to_owned(),
                 data_type: "a sequence, map, optional or sparse type".into(),
+                supported: INPUT_TYPE,
             })
         }
         None => {
@@ -59,6 +64,7 @@ pub(crate) fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ImportErr
                 |_| format!("code {}", tensor.elem_type()),
                 |t| t.as_str_name().to_owned(),
             ),
+            supported: INPUT_TYPE,
         });
     }
     let shape = tensor
@@ -88,11 +94,13 @@ pub(crate) fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ImportErr
 }
 
 /// Static shapes of intermediate values stated in `value_info` (e.g. after
-/// `onnx.shape_inference.infer_shapes`); values with any unknown dimension are left out.
+/// `onnx.shape_inference.infer_shapes`) and of the graph output; values with any unknown
+/// dimension are left out.
 pub(crate) fn shape_hints(graph: &GraphProto) -> HashMap<String, Vec<usize>> {
     graph
         .value_info
         .iter()
+        .chain(&graph.output)
         .filter_map(|info| match info.r#type.as_ref()?.value.as_ref()? {
             Type::TensorType(tensor) => Some((
                 info.name().to_owned(),

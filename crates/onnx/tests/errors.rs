@@ -33,12 +33,12 @@ fn unsupported_op_names_op_node_opset_and_the_supported_list() {
     assert!(
         message.starts_with(
             "node `act3` uses operator `HardSigmoid` (domain `ai.onnx`, opset 13), which cryptflow cannot import; \
-             supported operators (domain ai.onnx): Add, AveragePool, Constant, Conv,"
+             supported operators (domain ai.onnx): Add, AveragePool, BatchNormalization, Cast,"
         ),
         "{message}"
     );
     assert!(
-        message.contains("Relu, Reshape. Replace the operator"),
+        message.contains("Transpose, Unsqueeze. Replace the operator"),
         "{message}"
     );
 }
@@ -139,17 +139,18 @@ fn external_data_says_how_to_embed_the_weights() {
 fn non_float_weights_name_the_tensor_and_its_type() {
     let mut model = small_cnn();
     let bias = &mut model.graph.as_mut().unwrap().initializer[1];
-    bias.data_type = Some(DataType::Double as i32);
-    bias.float_data.clear();
-    bias.double_data = vec![0.5, -0.5, 1.0, -1.0];
+    bias.data_type = Some(DataType::Complex64 as i32);
+    bias.float_data = vec![0.5, 0.0, -0.5, 0.0, 1.0, 0.0, -1.0, 0.0];
     let err = import(&model).unwrap_err();
     assert!(
-        matches!(&err, ImportError::UnsupportedDataType { tensor, data_type } if tensor == "conv.b" && data_type == "DOUBLE"),
+        matches!(&err, ImportError::UnsupportedDataType { tensor, data_type, .. } if tensor == "conv.b" && data_type == "COMPLEX64"),
         "{err:?}"
     );
-    assert!(err.to_string().starts_with(
-        "tensor `conv.b` has element type DOUBLE, but cryptflow imports float32 tensors"
-    ));
+    assert_eq!(
+        err.to_string(),
+        "tensor `conv.b` has element type COMPLEX64, but cryptflow imports float, integer and \
+         bool tensors (as float32) only: convert it to float32 before export"
+    );
 }
 
 #[test]
@@ -158,8 +159,11 @@ fn the_input_must_be_float32() {
     model.graph.as_mut().unwrap().input[0] = tensor_info("x", DataType::Float16, &[Dim::Fixed(1)]);
     let err = import(&model).unwrap_err();
     assert!(
-        matches!(&err, ImportError::UnsupportedDataType { tensor, data_type } if tensor == "x" && data_type == "FLOAT16")
+        matches!(&err, ImportError::UnsupportedDataType { tensor, data_type, .. } if tensor == "x" && data_type == "FLOAT16")
     );
+    assert!(err
+        .to_string()
+        .contains("but cryptflow imports a float32 tensor as the graph input only"));
 }
 
 #[test]
@@ -213,12 +217,14 @@ fn only_the_batch_dimension_may_be_symbolic() {
 
 #[test]
 fn opsets_outside_the_supported_range_are_rejected() {
-    let err = import(&one_node(19, node("Relu", "r", &["x"], &["y"], vec![]))).unwrap_err();
-    assert!(matches!(err, ImportError::UnsupportedOpset { version: 19 }));
+    let err = import(&one_node(22, node("Relu", "r", &["x"], &["y"], vec![]))).unwrap_err();
+    assert!(matches!(err, ImportError::UnsupportedOpset { version: 22 }));
     assert!(err.to_string().starts_with(
-        "the model uses ai.onnx opset 19, but cryptflow imports opsets 7..=18; convert it with \
-         onnx.version_converter.convert_version(model, 18)"
+        "the model uses ai.onnx opset 22, but cryptflow imports opsets 6..=21; convert it with \
+         onnx.version_converter.convert_version(model, 21)"
     ));
+    let err = import(&one_node(5, node("Relu", "r", &["x"], &["y"], vec![]))).unwrap_err();
+    assert!(matches!(err, ImportError::UnsupportedOpset { version: 5 }));
     let mut model = one_node(13, node("Relu", "r", &["x"], &["y"], vec![]));
     model.opset_import.clear();
     assert!(matches!(

@@ -245,3 +245,47 @@ fn import_file_reads_a_model_from_disk() {
         ["Conv", "Relu", "MaxPool", "Flatten", "Gemm"]
     );
 }
+
+#[test]
+fn dropout_in_opset_6_needs_is_test() {
+    let dropout = |attribute: Vec<cryptflow_onnx::proto::AttributeProto>| {
+        chain(
+            6,
+            &[1, 4],
+            vec![node("Dropout", "drop", &["x"], &["y"], attribute)],
+            vec![],
+        )
+    };
+    assert_eq!(last_op(&dropout(vec![int("is_test", 1)])), Op::Identity);
+    let err = import(&dropout(vec![])).unwrap_err();
+    assert!(
+        matches!(&err, cryptflow_onnx::ImportError::UnsupportedAttribute { node, attribute, value, .. }
+            if node == "drop" && attribute == "is_test" && value == "0 (the default)"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn average_pool_dilations_of_opset_19_must_be_one() {
+    let pool = |dilations: &[i64]| {
+        chain(
+            19,
+            &[1, 1, 4, 4],
+            vec![node(
+                "AveragePool",
+                "avg",
+                &["x"],
+                &["y"],
+                vec![ints("kernel_shape", &[2, 2]), ints("dilations", dilations)],
+            )],
+            vec![],
+        )
+    };
+    assert!(matches!(last_op(&pool(&[1, 1])), Op::AveragePool { .. }));
+    let err = import(&pool(&[2, 2])).unwrap_err();
+    assert!(
+        matches!(&err, cryptflow_onnx::ImportError::UnsupportedAttribute { node, op, attribute, value, .. }
+            if node == "avg" && op == "AveragePool" && attribute == "dilations" && value == "[2, 2]"),
+        "{err:?}"
+    );
+}

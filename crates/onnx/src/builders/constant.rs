@@ -1,12 +1,13 @@
-//! Constant: becomes an entry of `Graph::constants`, not a node.
+//! Constant (an entry of `Graph::constants`, not a node) and ConstantOfShape.
 
 use crate::context::{Built, Context};
 use crate::error::ImportError;
 use crate::proto::NodeProto;
 use crate::tensor::{exact_f32, to_f32};
+use cryptflow_ir::Op;
 use cryptflow_ring::Tensor;
 
-/// Constant (opset 9, 11, 12, 13): `value`, `value_float(s)` or `value_int(s)`; integers
+/// Constant (opset 1, 9, 11, 12, 13, 19, 21): `value`, `value_float(s)` or `value_int(s)`; integers
 /// become exact float32 values. Sparse and string constants are unsupported.
 pub(super) fn constant(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
     let attrs = ctx.attributes(node);
@@ -28,12 +29,16 @@ pub(super) fn constant(node: &NodeProto, ctx: &Context) -> Result<Built, ImportE
     } else if let Some(values) = attrs.floats("value_floats")? {
         dense(name, vec![values.len()], values.to_vec())?
     } else if let Some(value) = attrs.int("value_int")? {
-        dense(name, vec![], exact_f32(name, std::iter::once(value))?)?
+        dense(
+            name,
+            vec![],
+            exact_f32(name, std::iter::once(i128::from(value)))?,
+        )?
     } else if let Some(values) = attrs.ints("value_ints")? {
         dense(
             name,
             vec![values.len()],
-            exact_f32(name, values.iter().copied())?,
+            exact_f32(name, values.iter().map(|&v| i128::from(v)))?,
         )?
     } else {
         return Err(attrs.invalid(
@@ -42,6 +47,31 @@ pub(super) fn constant(node: &NodeProto, ctx: &Context) -> Result<Built, ImportE
         ));
     };
     Ok(Built::Constant(tensor))
+}
+
+/// ConstantOfShape (opset 9, 20, 21): input 0 is the shape, a constant or a value
+/// computed from constants and shapes (the compiler folds the node); `value` is a
+/// one-element tensor of any numeric type, default float 0.
+pub(super) fn constant_of_shape(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let attrs = ctx.attributes(node);
+    let shape = ctx.input(node, 0, "input, the output's shape")?;
+    ctx.require_static(node, shape, "input, the output's shape")?;
+    let value = match attrs.tensor("value")? {
+        None => 0.0,
+        Some(tensor) => match to_f32(tensor, ctx.node_name)?.data() {
+            [value] => *value,
+            data => {
+                return Err(attrs.invalid(
+                    "value",
+                    format!("it must hold one element but holds {}", data.len()),
+                ))
+            }
+        },
+    };
+    Ok(Built::Node {
+        op: Op::ConstantOfShape { value },
+        inputs: vec![shape],
+    })
 }
 
 fn dense(name: &str, shape: Vec<usize>, data: Vec<f32>) -> Result<Tensor<f32>, ImportError> {

@@ -5,7 +5,9 @@ use crate::error::ImportError;
 use crate::proto::NodeProto;
 use cryptflow_ir::{GemmAttrs, Op};
 
-/// Gemm (opset 7, 9, 11, 13): A, B, optional C; alpha, beta, transA, transB.
+/// Gemm (opset 6, 7, 9, 11, 13): A, B, optional C; alpha, beta, transA, transB. Opset
+/// 6's `broadcast` is ignored: C broadcasting unidirectionally (opset 7 on) covers both
+/// of its settings.
 pub(super) fn gemm(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
     let attrs = ctx.attributes(node);
     let a = ctx.input(node, 0, "A")?;
@@ -22,11 +24,12 @@ pub(super) fn gemm(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError
     Ok(Built::Node { op, inputs })
 }
 
-/// MatMul (opset 1, 9, 13): A, B; B must be a constant.
+/// MatMul (opset 1, 9, 13): A, B; B must not depend on the graph input (a constant, or
+/// computed from constants, e.g. a transposed weight, which the compiler folds).
 pub(super) fn matmul(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
     let a = ctx.input(node, 0, "A")?;
     let b = ctx.input(node, 1, "B")?;
-    ctx.require_constant(node, b, "B, the weight matrix")?;
+    ctx.require_static(node, b, "B, the weight matrix")?;
     Ok(Built::Node {
         op: Op::MatMul,
         inputs: vec![a, b],

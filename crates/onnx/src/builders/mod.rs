@@ -4,12 +4,17 @@
 //! returns a [`Built`]; the importer adds it to the graph. To support a new operator,
 //! write its builder in the file of its family and add a row to [`BUILDERS`].
 
+mod activation;
+mod arithmetic;
 mod constant;
 mod conv;
-mod elementwise;
+mod identity;
 mod linear;
+mod normalization;
+mod padding;
 mod pool;
 mod shape;
+mod shape_ops;
 mod window;
 
 use crate::context::{Built, Context};
@@ -21,19 +26,36 @@ pub(crate) type Builder = fn(&NodeProto, &Context) -> Result<Built, ImportError>
 /// The supported operators of domain ai.onnx, for the opsets in
 /// [`crate::SUPPORTED_OPSETS`].
 const BUILDERS: &[(&str, Builder)] = &[
-    ("Add", elementwise::add),
+    ("Add", arithmetic::add),
     ("AveragePool", pool::average_pool),
+    ("BatchNormalization", normalization::batch_normalization),
+    ("Cast", identity::cast),
+    ("Clip", activation::clip),
+    ("Concat", shape::concat),
     ("Constant", constant::constant),
+    ("ConstantOfShape", constant::constant_of_shape),
     ("Conv", conv::conv),
-    ("Dropout", elementwise::dropout),
+    ("Div", arithmetic::div),
+    ("Dropout", identity::dropout),
     ("Flatten", shape::flatten),
+    ("Gather", shape_ops::gather),
     ("Gemm", linear::gemm),
     ("GlobalAveragePool", pool::global_average_pool),
-    ("Identity", elementwise::identity),
+    ("Identity", identity::identity),
+    ("LeakyRelu", activation::leaky_relu),
     ("MatMul", linear::matmul),
     ("MaxPool", pool::max_pool),
-    ("Relu", elementwise::relu),
+    ("Mul", arithmetic::mul),
+    ("Pad", padding::pad),
+    ("Relu", activation::relu),
     ("Reshape", shape::reshape),
+    ("Shape", shape_ops::shape),
+    ("Softmax", activation::softmax),
+    ("Squeeze", shape::squeeze),
+    ("Sub", arithmetic::sub),
+    ("Sum", arithmetic::sum),
+    ("Transpose", shape::transpose),
+    ("Unsqueeze", shape::unsqueeze),
 ];
 
 /// The builder for an ai.onnx operator, if it is supported.

@@ -7,7 +7,7 @@ use crate::error::ImportError;
 use crate::proto::NodeProto;
 use cryptflow_ir::{Op, PoolAttrs};
 
-/// MaxPool (opset 8, 10, 11, 12): kernel_shape, strides, pads, ceil_mode, auto_pad;
+/// MaxPool (opset 1, 8, 10, 11, 12): kernel_shape, strides, pads, ceil_mode, auto_pad;
 /// dilations other than 1 and storage_order other than 0 are unsupported.
 pub(super) fn max_pool(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
     let attrs = ctx.attributes(node);
@@ -28,7 +28,8 @@ pub(super) fn max_pool(node: &NodeProto, ctx: &Context) -> Result<Built, ImportE
     })
 }
 
-/// AveragePool (opset 7, 10, 11): as MaxPool plus count_include_pad.
+/// AveragePool (opset 1, 7, 10, 11, 19): as MaxPool plus count_include_pad; the
+/// dilations of opset 19 must be 1.
 pub(super) fn average_pool(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
     let attrs = ctx.attributes(node);
     let x = ctx.input(node, 0, "X")?;

@@ -238,3 +238,38 @@ pub fn encode(model: &ModelProto) -> Vec<u8> {
 pub fn import(model: &ModelProto) -> Result<cryptflow_ir::Graph, cryptflow_onnx::ImportError> {
     cryptflow_onnx::import_bytes(&encode(model))
 }
+
+/// A float32 scalar (no dimensions) stored in `float_data`.
+pub fn scalar(name: &str, value: f32) -> TensorProto {
+    floats(name, &[], &[value])
+}
+
+/// x (float32, `dims`) -> `nodes` -> y, with the given initializers; the graph output
+/// has no stated shape.
+pub fn chain(
+    opset: i64,
+    dims: &[i64],
+    nodes: Vec<NodeProto>,
+    initializer: Vec<TensorProto>,
+) -> ModelProto {
+    let dims: Vec<Dim> = dims.iter().map(|&d| Dim::Fixed(d)).collect();
+    model(
+        opset,
+        nodes,
+        initializer,
+        vec![float_info("x", &dims)],
+        vec![output("y")],
+    )
+}
+
+/// The op of the last node of the imported graph (the one that writes `y`).
+pub fn last_op(model: &ModelProto) -> cryptflow_ir::Op {
+    let graph = import(model).unwrap_or_else(|e| panic!("{e}"));
+    graph.nodes.last().expect("a node").op.clone()
+}
+
+/// The names of the inputs of the last node of `graph`.
+pub fn last_inputs(graph: &cryptflow_ir::Graph) -> Vec<&str> {
+    let node = graph.nodes.last().expect("a node");
+    node.inputs.iter().map(|&id| graph.name(id)).collect()
+}

@@ -1,0 +1,119 @@
+//! Relu, LeakyRelu, Clip, Softmax.
+
+use crate::context::{Built, Context};
+use crate::error::ImportError;
+use crate::proto::NodeProto;
+use cryptflow_ir::Op;
+
+/// Relu (opset 6, 13, 14).
+pub(super) fn relu(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let x = ctx.input(node, 0, "X")?;
+    Ok(Built::Node {
+        op: Op::Relu,
+        inputs: vec![x],
+    })
+}
+
+/// LeakyRelu (opset 6, 16): `alpha`, default 0.01.
+pub(super) fn leaky_relu(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let x = ctx.input(node, 0, "X")?;
+    let alpha = ctx.attributes(node).float("alpha")?.unwrap_or(0.01);
+    Ok(Built::Node {
+        op: Op::LeakyRelu { alpha },
+        inputs: vec![x],
+    })
+}
+
+/// Clip (opset 6, 11, 12, 13): before opset 11 the bounds are the attributes `min` and
+/// `max`; from opset 11 the optional inputs 1 and 2, which must be constant scalars. A
+/// bound that is absent, infinite or the float extreme (opset 6's defaults) is `None`.
+pub(super) fn clip(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let x = ctx.input(node, 0, "input")?;
+    let (min, max) = if ctx.opset < 11 {
+        let attrs = ctx.attributes(node);
+        (attrs.float("min")?, attrs.float("max")?)
+    } else {
+        let bound = |index, role| {
+            ctx.optional_input(node, index)?
+                .map(|id| ctx.constant_scalar(node, id, role))
+                .transpose()
+        };
+        (bound(1, "min")?, bound(2, "max")?)
+    };
+    Ok(Built::Node {
+        op: Op::Clip {
+            min: min.filter(|&min| min > f32::MIN),
+            max: max.filter(|&max| max < f32::MAX),
+        },
+        inputs: vec![x],
+    })
+}
+
+/// Softmax (opset 1, 11, 13). `Op::Softmax { axis }` normalises over the one axis
+/// `axis` (opset 13's meaning); the default is -1 from opset 13 and 1 before.
+///
+/// Before opset 13, Softmax normalises over all dimensions from `axis` on (the input
+/// seen as 2-D). That is one axis when at most one of those dimensions is not 1, which
+/// the builder checks on the input's shape (the graph input's, or the one stated for
+/// the input or the output in the model); the axis it emits is then that dimension's,
+/// non-negative.
+pub(super) fn softmax(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let attrs = ctx.attributes(node);
+    let x = ctx.input(node, 0, "input")?;
+    let axis = if ctx.opset >= 13 {
+        attrs.int_or("axis", -1)?
+    } else {
+        let axis = attrs.int_or("axis", 1)?;
+        let output = node.output.first().map_or("", String::as_str);
+        let Some(shape) = ctx
+            .shape(x)
+            .or_else(|| ctx.hints.get(output).map(Vec::as_slice))
+        else {
+            return Err(attrs.unsupported(
+                "axis",
+                axis,
+                &format!(
+                    "before opset 13 Softmax normalises over all dimensions from `axis` on, \
+                     cryptflow's over one axis, and the shape of `{}` is unknown, so the two \
+                     cannot be matched: add shapes with onnx.shape_inference.infer_shapes, or \
+                     convert the model to opset 13",
+                    ctx.name(x)
+                ),
+            ));
+        };
+        let rank = i64::try_from(shape.len()).unwrap_or(i64::MAX);
+        let start = if axis < 0 { axis + rank } else { axis };
+        if !(0..rank).contains(&start) {
+            return Err(attrs.invalid(
+                "axis",
+                format!(
+                    "{axis} is outside the {rank} dimensions of `{}`",
+                    ctx.name(x)
+                ),
+            ));
+        }
+        let spread: Vec<i64> = (start..rank)
+            .filter(|&d| shape.get(d as usize) != Some(&1))
+            .collect();
+        match spread.as_slice() {
+            [] => start,
+            [single] => *single,
+            _ => {
+                return Err(attrs.unsupported(
+                    "axis",
+                    axis,
+                    &format!(
+                        "before opset 13 Softmax normalises over all dimensions from `axis` on, \
+                         here dimensions {spread:?} of shape {shape:?}, but cryptflow's Softmax \
+                         normalises over one axis: export with opset 13 or later (or reshape to \
+                         2-D around the Softmax)"
+                    ),
+                ))
+            }
+        }
+    };
+    Ok(Built::Node {
+        op: Op::Softmax { axis },
+        inputs: vec![x],
+    })
+}

