@@ -11,7 +11,11 @@ fn repo() -> PathBuf {
 }
 
 fn require(path: PathBuf) -> PathBuf {
-    assert!(path.exists(), "{} is missing: run scripts/prepare_test_models.sh first", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/prepare_test_models.sh first",
+        path.display()
+    );
     path
 }
 
@@ -20,8 +24,15 @@ fn text(p: &Path) -> &str {
 }
 
 fn cryptflow(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_cryptflow")).args(args).output().expect("cryptflow runs");
-    assert!(out.status.success(), "cryptflow {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_cryptflow"))
+        .args(args)
+        .output()
+        .expect("cryptflow runs");
+    assert!(
+        out.status.success(),
+        "cryptflow {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     if out.stdout.is_empty() {
         return Value::Null;
     }
@@ -36,7 +47,11 @@ fn onnxruntime_top1(model: &Path, input: &Path) -> u64 {
         .arg(input)
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "onnxruntime: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "onnxruntime: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let results: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     results[0]["top1"].as_u64().expect("top1")
 }
@@ -52,8 +67,17 @@ fn check(model: &str, photos: &[PathBuf]) {
         cryptflow(&["preprocess", text(photo), "-o", text(&tensor)]);
         let expected = onnxruntime_top1(&onnx, &tensor);
         let secure = cryptflow(&["infer", text(&cfp), "--input", text(photo), "--json"]);
-        assert_eq!(secure["top1"].as_u64(), Some(expected), "{model} on {}", photo.display());
-        println!("{model} on {}: top-1 {expected}, {:.1} s", photo.display(), secure["wall_s"].as_f64().unwrap_or(0.0));
+        assert_eq!(
+            secure["top1"].as_u64(),
+            Some(expected),
+            "{model} on {}",
+            photo.display()
+        );
+        println!(
+            "{model} on {}: top-1 {expected}, {:.1} s",
+            photo.display(),
+            secure["wall_s"].as_f64().unwrap_or(0.0)
+        );
     }
 }
 
@@ -65,7 +89,10 @@ fn photos() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "png" || e == "jpg"))
         .collect();
     photos.sort();
-    assert!(photos.len() >= 5, "expected the bundled photos, found {photos:?}");
+    assert!(
+        photos.len() >= 5,
+        "expected the bundled photos, found {photos:?}"
+    );
     photos
 }
 
