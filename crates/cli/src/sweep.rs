@@ -14,10 +14,12 @@ use std::ops::RangeInclusive;
 
 /// Scales tried by `--scale auto`.
 pub const CANDIDATES: RangeInclusive<u32> = 6..=20;
-/// Bits kept free at the top of the ring at scale 2s: a value of magnitude 2^ℓ makes
-/// local truncation fail with probability 2^(ℓ+1−64) (DESIGN.md), so ℓ ≤ 64 − 1 − 20
-/// keeps that below one in a million per element.
-const HEADROOM_BITS: f64 = 21.0;
+/// Bits kept free at the top of the ring at scale 2s: no value may come near 2^63.
+const HEADROOM_BITS: f64 = 8.0;
+/// Local truncation of a value v at scale 2s fails with probability about
+/// |v|·2^(2s)/2^63 (DESIGN.md); a scale is rejected when the expected number of failures
+/// in one inference exceeds this.
+const MAX_EXPECTED_FAILURES: f64 = 1e-3;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SweepRow {
@@ -28,6 +30,8 @@ pub struct SweepRow {
     pub mean_relative_error: f64,
     /// log2 of the largest value at scale 2s; must stay ≤ 63 − HEADROOM_BITS.
     pub magnitude_bits: f64,
+    /// Expected number of local-truncation failures in one inference (worst input).
+    pub expected_failures: f64,
     pub overflows: bool,
 }
 
@@ -48,10 +52,13 @@ pub fn sweep(graph: &Graph, calibration: &[Tensor<f32>]) -> Result<(u32, Vec<Swe
         .iter()
         .fold(0f64, |m, r| m.max(r.max_abs))
         .max(f64::MIN_POSITIVE);
+    let truncated = floats.iter().fold(0f64, |m, r| m.max(r.truncated_abs_sum));
     let mut rows = Vec::new();
     for scale in CANDIDATES {
         let magnitude_bits = max_abs.log2() + 2.0 * f64::from(scale);
-        let overflows = magnitude_bits > 63.0 - HEADROOM_BITS;
+        let expected_failures = truncated * 2f64.powi(2 * scale as i32) / 2f64.powi(63);
+        let overflows =
+            magnitude_bits > 63.0 - HEADROOM_BITS || expected_failures > MAX_EXPECTED_FAILURES;
         let compiled = match cryptflow_compiler::compile(graph.clone(), scale) {
             Ok(c) if !overflows => c,
             _ => {
@@ -60,6 +67,7 @@ pub fn sweep(graph: &Graph, calibration: &[Tensor<f32>]) -> Result<(u32, Vec<Swe
                     top1_agreement: 0.0,
                     mean_relative_error: f64::INFINITY,
                     magnitude_bits,
+                    expected_failures,
                     overflows: true,
                 });
                 continue;
@@ -93,6 +101,7 @@ pub fn sweep(graph: &Graph, calibration: &[Tensor<f32>]) -> Result<(u32, Vec<Swe
             top1_agreement: agree as f64 / n,
             mean_relative_error: error / n,
             magnitude_bits,
+            expected_failures,
             overflows,
         });
     }
@@ -115,7 +124,7 @@ pub fn sweep(graph: &Graph, calibration: &[Tensor<f32>]) -> Result<(u32, Vec<Swe
 
 /// The sweep as a table, the chosen scale marked.
 pub fn print_table(rows: &[SweepRow], chosen: u32) {
-    eprintln!("scale  top-1 agreement  mean rel. error  magnitude bits  ");
+    eprintln!("scale  top-1 agreement  mean rel. error  magnitude bits  trunc. failures/inference");
     for r in rows {
         let status = if r.overflows {
             "overflows"
@@ -124,9 +133,19 @@ pub fn print_table(rows: &[SweepRow], chosen: u32) {
         } else {
             ""
         };
+        let agreement = if r.overflows {
+            "-".to_owned()
+        } else {
+            format!("{:.3}", r.top1_agreement)
+        };
+        let error = if r.overflows {
+            "-".to_owned()
+        } else {
+            format!("{:.2e}", r.mean_relative_error)
+        };
         eprintln!(
-            "{:>5}  {:>15.3}  {:>15.2e}  {:>14.1}  {status}",
-            r.scale, r.top1_agreement, r.mean_relative_error, r.magnitude_bits
+            "{:>5}  {agreement:>15}  {error:>15}  {:>14.1}  {:>25.1e}  {status}",
+            r.scale, r.magnitude_bits, r.expected_failures
         );
     }
 }

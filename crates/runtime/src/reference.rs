@@ -15,6 +15,10 @@ pub struct RealRun {
     /// max |v| over every value of every step (real units): how many integer bits the
     /// fixed-point encoding must hold.
     pub max_abs: f64,
+    /// Σ |v| over the values that are truncated (the inputs of `Truncate` steps): at
+    /// scale s each fails with probability about |v|·2^(2s)/2^63, so this bounds the
+    /// expected number of truncation failures per inference.
+    pub truncated_abs_sum: f64,
 }
 
 /// Runs `program` over reals; `weights` are the compiler's real weights.
@@ -23,6 +27,7 @@ pub struct RealRun {
 /// If the weights do not belong to the program.
 pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun {
     let mut max_abs = input.iter().fold(0f64, |m, v| m.max(f64::from(v.abs())));
+    let mut truncated_abs_sum = 0.0;
     let mut slots: Vec<Option<Vec<f64>>> = vec![None; program.slot_shapes.len()];
     slots[program.input] = Some(input.iter().map(|&v| f64::from(v)).collect());
     let real =
@@ -123,6 +128,9 @@ pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun
             other => unreachable!("kernel {} has no float rule", other.name()),
         };
         max_abs = out.iter().fold(max_abs, |m, v| m.max(v.abs()));
+        if let Kernel::Truncate { .. } = instruction.kernel {
+            truncated_abs_sum += out.iter().map(|v| v.abs()).sum::<f64>();
+        }
         slots[instruction.output] = Some(out);
         for &slot in &instruction.free {
             slots[slot] = None;
@@ -133,5 +141,6 @@ pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun
             .take()
             .expect("the program computes its output"),
         max_abs,
+        truncated_abs_sum,
     }
 }
