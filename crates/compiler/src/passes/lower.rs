@@ -593,6 +593,102 @@ fn broadcast_to(data: &[f32], from: &[usize], to: &[usize]) -> Vec<f32> {
 mod tests {
     use super::*;
 
+    use cryptflow_ir::GemmAttrs;
+
+    /// x [1, 3] → Gemm (W [2, 3], transB, bias) → Relu → Div by 4.
+    fn small_graph() -> Graph {
+        let mut g = Graph::default();
+        let x = g.add_value("x", Some(vec![1, 3]));
+        let w = g.add_value("w", Some(vec![2, 3]));
+        g.constants.insert(
+            w,
+            Tensor::new(vec![2, 3], vec![1.0, 0.5, -1.0, 2.0, 0.0, 0.25]).expect("sized"),
+        );
+        let b = g.add_value("b", Some(vec![2]));
+        g.constants
+            .insert(b, Tensor::new(vec![2], vec![0.5, -0.5]).expect("sized"));
+        let four = g.add_value("four", Some(vec![]));
+        g.constants
+            .insert(four, Tensor::new(vec![], vec![4.0]).expect("scalar"));
+        let (y, r, d) = (
+            g.add_value("y", Some(vec![1, 2])),
+            g.add_value("r", Some(vec![1, 2])),
+            g.add_value("d", Some(vec![1, 2])),
+        );
+        let gemm = GemmAttrs {
+            alpha: 1.0,
+            beta: 1.0,
+            trans_a: false,
+            trans_b: true,
+        };
+        g.nodes = vec![
+            Node {
+                name: "fc".into(),
+                op: Op::Gemm(gemm),
+                inputs: vec![x, w, b],
+                output: y,
+            },
+            Node {
+                name: "relu".into(),
+                op: Op::Relu,
+                inputs: vec![y],
+                output: r,
+            },
+            Node {
+                name: "quarter".into(),
+                op: Op::Div,
+                inputs: vec![r, four],
+                output: d,
+            },
+        ];
+        g.input = x;
+        g.output = d;
+        g
+    }
+
+    #[test]
+    fn lowering_places_scales_and_truncations() {
+        let scale = Scale::new(8).expect("valid");
+        let lowered = lower(&small_graph(), scale).expect("lowers");
+        let kernels: Vec<&str> = lowered
+            .program
+            .instructions
+            .iter()
+            .map(|i| i.kernel.name())
+            .collect();
+        // Products come out at 2s and are truncated back; ReLU keeps the scale.
+        assert_eq!(
+            kernels,
+            vec!["MatMul", "Truncate", "Relu", "Scale", "Truncate"]
+        );
+        let tensors = &lowered.weights.tensors;
+        // W at s = 8 bits: 0.5 → 128, −1 → 2^64 − 256.
+        assert_eq!(tensors[0].data()[1], 128);
+        assert_eq!(tensors[0].data()[2], 256u64.wrapping_neg());
+        // The bias is added to a product, so it is encoded at 2s: 0.5 → 2^15.
+        assert_eq!(tensors[1].data()[0], 1 << 15);
+        // Division by 4 becomes multiplication by 0.25 at s, broadcast to the shape.
+        assert_eq!(tensors[2].data(), &[64, 64]);
+        assert_eq!(lowered.real_weights[2].data(), &[0.25, 0.25]);
+        assert!(matches!(
+            lowered.program.instructions[1].kernel,
+            Kernel::Truncate { bits: 8 }
+        ));
+    }
+
+    #[test]
+    fn a_product_of_two_activations_is_refused_with_the_node_named() {
+        let mut g = small_graph();
+        let r = g.nodes[1].output;
+        g.nodes[2].op = Op::Mul;
+        g.nodes[2].inputs = vec![r, r];
+        let err = lower(&g, Scale::new(8).expect("valid")).unwrap_err();
+        assert!(
+            err.to_string().starts_with("node `quarter` (Mul):"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn broadcast_expands_per_channel_constants() {
         let out = broadcast_to(&[1.0, 2.0], &[2, 1, 1], &[1, 2, 2, 2]);
