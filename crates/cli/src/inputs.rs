@@ -23,14 +23,23 @@ pub fn usage(error: anyhow::Error) -> anyhow::Error {
     anyhow::Error::new(UsageError(error))
 }
 
+/// Reads a model file, with a message that says what to check.
+pub fn read_model_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        usage(if e.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!(
+                "model file `{}` does not exist: check the path (a relative path is resolved from the current directory)",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!("cannot read model file `{}` ({e}): check that it is a readable file", path.display())
+        })
+    })
+}
+
 /// Loads a model: a compiled `.cfp` as it is, or an ONNX file compiled at `scale`.
 pub fn load_model(path: &Path, scale: u32) -> Result<Compiled> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        usage(anyhow::anyhow!(
-            "cannot read model file `{}`: {e}",
-            path.display()
-        ))
-    })?;
+    let bytes = read_model_bytes(path)?;
     if cryptflow_ir::artifact::is_artifact(&bytes) {
         let (program, weights) = cryptflow_ir::artifact::read(&bytes).map_err(|e| {
             usage(anyhow::Error::new(e).context(format!("cannot load {}", path.display())))

@@ -63,12 +63,7 @@ struct PeakActivation {
 }
 
 pub fn run(args: CompileArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.model).map_err(|e| {
-        inputs::usage(anyhow::anyhow!(
-            "cannot read model file `{}`: {e}",
-            args.model.display()
-        ))
-    })?;
+    let bytes = inputs::read_model_bytes(&args.model)?;
     let started = Instant::now();
     let graph = inputs::import(&args.model, &bytes)?;
     let nodes = graph.nodes.len();
