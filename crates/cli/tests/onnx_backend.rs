@@ -181,7 +181,6 @@ const SKIPS: &[(&str, &str)] = &[
     // not folded (fold.rs evaluates only Identity, Cast, Shape, ConstantOfShape, the
     // arithmetic ops, Squeeze/Unsqueeze, Gather and Concat), so lowering finds a constant
     // where it expects an activation.
-    ("test_Linear_no_bias_batch1", "(Transpose): input `1` is a constant where an activation is expected"),
 ];
 
 /// Cases that import and compile but give wrong numbers, crash, or fail to run; each

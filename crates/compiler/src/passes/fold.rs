@@ -61,6 +61,25 @@ pub fn evaluate(node: &Node, inputs: &[&Tensor<f32>]) -> Result<Option<Tensor<f3
                 .reshaped(dims)
                 .map_err(|e| shape_err(e.to_string()))?
         }
+        (Op::Transpose { perm }, Some(x)) => transpose(x, perm)
+            .ok_or_else(|| shape_err(format!("perm {perm:?} does not fit {:?}", x.shape())))?,
+        (Op::Reshape, Some(x)) if inputs.len() == 2 => {
+            let dims = super::shapes::reshape(node, x.shape(), inputs[1].data())?;
+            x.clone()
+                .reshaped(dims)
+                .map_err(|e| shape_err(e.to_string()))?
+        }
+        (Op::Flatten { axis }, Some(x)) => {
+            let rank = x.shape().len() as i64;
+            let axis = if *axis < 0 { axis + rank } else { *axis }.clamp(0, rank) as usize;
+            let dims = vec![
+                x.shape()[..axis].iter().product(),
+                x.shape()[axis..].iter().product(),
+            ];
+            x.clone()
+                .reshaped(dims)
+                .map_err(|e| shape_err(e.to_string()))?
+        }
         (Op::Gather { axis }, Some(data)) if inputs.len() == 2 => gather(data, inputs[1], *axis)
             .ok_or_else(|| shape_err("gather indices out of range".into()))?,
         (Op::Concat { axis }, Some(x)) => {
@@ -84,6 +103,47 @@ pub fn evaluate(node: &Node, inputs: &[&Tensor<f32>]) -> Result<Option<Tensor<f3
         _ => return Ok(None),
     };
     Ok(Some(out))
+}
+
+/// Permutes a constant's axes (an empty `perm` reverses them).
+fn transpose(x: &Tensor<f32>, perm: &[usize]) -> Option<Tensor<f32>> {
+    let shape = x.shape();
+    let rank = shape.len();
+    let perm: Vec<usize> = if perm.is_empty() {
+        (0..rank).rev().collect()
+    } else {
+        perm.to_vec()
+    };
+    let mut seen = vec![false; rank];
+    if perm.len() != rank
+        || perm
+            .iter()
+            .any(|&p| p >= rank || std::mem::replace(&mut seen[p], true))
+    {
+        return None;
+    }
+    let mut strides = vec![1usize; rank];
+    for i in (0..rank.saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1];
+    }
+    let dims: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let mut index = vec![0usize; rank];
+    let mut data = Vec::with_capacity(x.len());
+    for _ in 0..x.len() {
+        data.push(
+            x.data()[(0..rank)
+                .map(|i| index[i] * strides[perm[i]])
+                .sum::<usize>()],
+        );
+        for axis in (0..rank).rev() {
+            index[axis] += 1;
+            if index[axis] < dims[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+    Tensor::new(dims, data).ok()
 }
 
 /// The dims of a squeeze: the given axes, or every 1 when none are given.
@@ -237,6 +297,23 @@ mod tests {
             .expect("folds");
         assert_eq!(sum.data(), &[2.5, 5.0, 7.5, 2.5, 5.0, 7.5]);
         assert!(evaluate(&node(Op::Relu), &[&row]).expect("ok").is_none());
+    }
+
+    #[test]
+    fn a_transposed_weight_folds() {
+        // nn.Linear(bias=False) exports Transpose(W) → MatMul.
+        let w = t(vec![2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let wt = evaluate(&node(Op::Transpose { perm: vec![] }), &[&w])
+            .expect("ok")
+            .expect("folds");
+        assert_eq!(
+            (wt.shape(), wt.data()),
+            (&[3, 2][..], &[1.0, 4.0, 2.0, 5.0, 3.0, 6.0][..])
+        );
+        let flat = evaluate(&node(Op::Flatten { axis: 0 }), &[&w])
+            .expect("ok")
+            .expect("folds");
+        assert_eq!(flat.shape(), &[1, 6]);
     }
 
     #[test]

@@ -295,7 +295,11 @@ fn broadcast(node: &Node, a: &[usize], b: &[usize]) -> Result<Vec<usize>, Compil
         .collect()
 }
 
-fn reshape(node: &Node, input: &[usize], target: &[f32]) -> Result<Vec<usize>, CompileError> {
+pub(crate) fn reshape(
+    node: &Node,
+    input: &[usize],
+    target: &[f32],
+) -> Result<Vec<usize>, CompileError> {
     let total: usize = input.iter().product();
     let mut out = Vec::with_capacity(target.len());
     let mut infer = None;
