@@ -12,6 +12,7 @@
 pub mod conv;
 pub mod fixed;
 pub mod gemm;
+pub mod layout;
 mod party;
 pub mod pool;
 mod prg;

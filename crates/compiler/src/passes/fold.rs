@@ -5,7 +5,7 @@
 
 use crate::CompileError;
 use cryptflow_ir::{Node, Op};
-use cryptflow_ring::Tensor;
+use cryptflow_ring::{layout, Tensor};
 
 /// Evaluates `node` on constant inputs. `None` when the operator is not one that is
 /// folded (the compiler then lowers it as a secure step).
@@ -90,15 +90,9 @@ pub fn evaluate(node: &Node, inputs: &[&Tensor<f32>]) -> Result<Option<Tensor<f3
                 .iter()
                 .map(|t| t.shape().get(axis).copied().unwrap_or(0))
                 .sum();
-            let outer: usize = x.shape()[..axis].iter().product();
-            let mut data = Vec::new();
-            for o in 0..outer {
-                for t in inputs {
-                    let block: usize = t.shape()[axis..].iter().product();
-                    data.extend_from_slice(&t.data()[o * block..(o + 1) * block]);
-                }
-            }
-            Tensor::new(dims, data).map_err(|e| shape_err(e.to_string()))?
+            let parts: Vec<(&[f32], &[usize])> =
+                inputs.iter().map(|t| (t.data(), t.shape())).collect();
+            Tensor::new(dims, layout::concat(&parts, axis)).map_err(|e| shape_err(e.to_string()))?
         }
         _ => return Ok(None),
     };
@@ -107,8 +101,7 @@ pub fn evaluate(node: &Node, inputs: &[&Tensor<f32>]) -> Result<Option<Tensor<f3
 
 /// Permutes a constant's axes (an empty `perm` reverses them).
 fn transpose(x: &Tensor<f32>, perm: &[usize]) -> Option<Tensor<f32>> {
-    let shape = x.shape();
-    let rank = shape.len();
+    let rank = x.shape().len();
     let perm: Vec<usize> = if perm.is_empty() {
         (0..rank).rev().collect()
     } else {
@@ -122,28 +115,8 @@ fn transpose(x: &Tensor<f32>, perm: &[usize]) -> Option<Tensor<f32>> {
     {
         return None;
     }
-    let mut strides = vec![1usize; rank];
-    for i in (0..rank.saturating_sub(1)).rev() {
-        strides[i] = strides[i + 1] * shape[i + 1];
-    }
-    let dims: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
-    let mut index = vec![0usize; rank];
-    let mut data = Vec::with_capacity(x.len());
-    for _ in 0..x.len() {
-        data.push(
-            x.data()[(0..rank)
-                .map(|i| index[i] * strides[perm[i]])
-                .sum::<usize>()],
-        );
-        for axis in (0..rank).rev() {
-            index[axis] += 1;
-            if index[axis] < dims[axis] {
-                break;
-            }
-            index[axis] = 0;
-        }
-    }
-    Tensor::new(dims, data).ok()
+    let dims = perm.iter().map(|&p| x.shape()[p]).collect();
+    Tensor::new(dims, layout::transpose(x.data(), x.shape(), &perm)).ok()
 }
 
 /// The dims of a squeeze: the given axes, or every 1 when none are given.

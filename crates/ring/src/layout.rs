@@ -1,0 +1,109 @@
+//! Data movement on row-major tensors of any element type: concatenation, axis
+//! permutation, constant padding. Shared by the compiler (folding constants), the
+//! cleartext and float runs, and the share-holders (on shares: these are linear).
+
+/// Concatenates tensors of the given shapes along `axis`.
+pub fn concat<T: Copy>(parts: &[(&[T], &[usize])], axis: usize) -> Vec<T> {
+    let outer: usize = parts.first().map_or(1, |(_, s)| s[..axis].iter().product());
+    let mut out = Vec::with_capacity(parts.iter().map(|(d, _)| d.len()).sum());
+    for o in 0..outer {
+        for (data, shape) in parts {
+            let block: usize = shape[axis..].iter().product();
+            out.extend_from_slice(&data[o * block..(o + 1) * block]);
+        }
+    }
+    out
+}
+
+/// Permutes the axes of a tensor of `shape`: output axis i is input axis `perm[i]`.
+pub fn transpose<T: Copy>(data: &[T], shape: &[usize], perm: &[usize]) -> Vec<T> {
+    let rank = shape.len();
+    let mut strides = vec![1usize; rank];
+    for i in (0..rank.saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1];
+    }
+    let out_shape: Vec<usize> = perm.iter().map(|&p| shape[p]).collect();
+    let mut index = vec![0usize; rank];
+    let mut out = Vec::with_capacity(data.len());
+    for _ in 0..data.len() {
+        let source: usize = (0..rank).map(|i| index[i] * strides[perm[i]]).sum();
+        out.push(data[source]);
+        for axis in (0..rank).rev() {
+            index[axis] += 1;
+            if index[axis] < out_shape[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+    out
+}
+
+/// Pads a tensor of `shape` with `fill`; `pads` holds all begins, then all ends.
+pub fn pad<T: Copy>(data: &[T], shape: &[usize], pads: &[usize], fill: T) -> Vec<T> {
+    let rank = shape.len();
+    let out_shape: Vec<usize> = (0..rank)
+        .map(|i| shape[i] + pads[i] + pads[rank + i])
+        .collect();
+    let total: usize = out_shape.iter().product();
+    let mut out = vec![fill; total];
+    let mut index = vec![0usize; rank];
+    for &value in data {
+        let mut target = 0;
+        for axis in 0..rank {
+            target = target * out_shape[axis] + index[axis] + pads[axis];
+        }
+        out[target] = value;
+        for axis in (0..rank).rev() {
+            index[axis] += 1;
+            if index[axis] < shape[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concat_along_channels_and_last_axis() {
+        let a = [1, 2, 3, 4];
+        let b = [5, 6];
+        // [1, 2, 2] ++ [1, 1, 2] along axis 1.
+        assert_eq!(
+            concat(&[(&a, &[1, 2, 2]), (&b, &[1, 1, 2])], 1),
+            vec![1, 2, 3, 4, 5, 6]
+        );
+        // [2, 2] ++ [2, 1] along axis 1.
+        assert_eq!(
+            concat(&[(&a, &[2, 2]), (&b, &[2, 1])], 1),
+            vec![1, 2, 5, 3, 4, 6]
+        );
+    }
+
+    #[test]
+    fn transpose_matches_index_definition() {
+        // shape [2, 3, 4], perm [2, 0, 1]: out[k][i][j] = in[i][j][k].
+        let data: Vec<u64> = (0..24).collect();
+        let out = transpose(&data, &[2, 3, 4], &[2, 0, 1]);
+        for i in 0..2 {
+            for j in 0..3 {
+                for k in 0..4 {
+                    assert_eq!(out[(k * 2 + i) * 3 + j], data[(i * 3 + j) * 4 + k]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pad_places_the_input_inside_the_fill() {
+        // [1, 2] padded by one column left and two right: [[9, 1, 2, 9, 9]].
+        assert_eq!(pad(&[1, 2], &[1, 2], &[0, 1, 0, 2], 9), vec![9, 1, 2, 9, 9]);
+        let out = pad(&[1, 2, 3, 4], &[2, 2], &[1, 0, 0, 1], 0);
+        assert_eq!(out, vec![0, 0, 0, 1, 2, 0, 3, 4, 0]);
+    }
+}
