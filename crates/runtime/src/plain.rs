@@ -99,7 +99,8 @@ pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
         .expect("the program computes its output")
 }
 
-/// A public real constant of the program, encoded at its scale (validated finite).
+/// A public real constant of the program, encoded at its scale. The compiler only emits
+/// constants that fit (Clip drops bounds beyond the ring, Pad refuses such values).
 pub(crate) fn encode(value: f32, scale: Scale) -> u64 {
     fixed::encode(f64::from(value), scale).unwrap_or(0)
 }

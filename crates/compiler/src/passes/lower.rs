@@ -289,11 +289,13 @@ impl Lowering<'_> {
             Op::Mul | Op::Div => self.multiply(node, out_shape)?,
             Op::Clip { min, max } => {
                 let x = self.activation(node, 0)?;
+                // A bound beyond what the ring holds at this scale bounds nothing.
+                let fits = |b: &f32| fixed::encode(f64::from(*b), self.scale).is_some();
                 self.emit(
                     node,
                     Kernel::Clip {
-                        min: *min,
-                        max: *max,
+                        min: min.filter(fits),
+                        max: max.filter(fits),
                     },
                     vec![x],
                     out_shape,
@@ -327,6 +329,15 @@ impl Lowering<'_> {
                 self.emit(node, Kernel::Transpose { perm }, vec![x], out_shape)
             }
             Op::Pad { pads, value } => {
+                if fixed::encode(f64::from(*value), self.scale).is_none() {
+                    return Err(CompileError::unsupported(
+                        node,
+                        format!(
+                            "pad value {value} does not fit fixed point at scale {}",
+                            self.scale
+                        ),
+                    ));
+                }
                 let x = self.activation(node, 0)?;
                 let pads = pads.iter().map(|&p| p as usize).collect();
                 self.emit(
