@@ -91,7 +91,7 @@ pub fn run_client(
     let encoded = crate::encode_input(&program, input)?;
     let mut link = Link::new(transport, seeds);
     let mut masked_weights = HashMap::new();
-    for id in crate::masked_weights(&program) {
+    for id in session::masked_weights(&program) {
         let message = link.recv(Party::ModelOwner)?;
         let len = program.weight_shapes[id].iter().product();
         masked_weights.insert(id, linear::receive_masked_weight(message, len)?);

@@ -84,7 +84,7 @@ pub fn run_model_owner(
     let seeds = session::establish_seeds(transport)?;
     session::send_program(transport, program)?;
     let mut link = Link::new(transport, seeds);
-    for id in crate::masked_weights(program) {
+    for id in session::masked_weights(program) {
         let mut prg = link.stream(Party::Helper, StreamId::for_weight(id));
         let w = weights.tensors[id].data();
         let mask = linear::weight_mask(w.len(), &mut prg);

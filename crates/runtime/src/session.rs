@@ -6,7 +6,7 @@
 //! as private as the channel: deployments across machines use a private network or TLS.
 
 use crate::RuntimeError;
-use cryptflow_ir::Program;
+use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::PairwiseSeeds;
 use cryptflow_ring::{Party, Seed};
@@ -55,4 +55,21 @@ pub fn receive_program(transport: &mut dyn Transport) -> Result<Program, Runtime
         })?;
     program.validate()?;
     Ok(program)
+}
+
+/// The weights of linear layers, which P0 masks for P1 at setup, in a fixed order.
+pub(crate) fn masked_weights(program: &Program) -> Vec<WeightId> {
+    let mut ids: Vec<WeightId> = program
+        .instructions
+        .iter()
+        .filter_map(|i| match &i.kernel {
+            Kernel::Conv { weight, .. }
+            | Kernel::MatMul { weight, .. }
+            | Kernel::Scale { weight } => Some(*weight),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
