@@ -291,15 +291,13 @@ impl Lowering<'_> {
                 let x = self.activation(node, 0)?;
                 // A bound beyond what the ring holds at this scale bounds nothing.
                 let fits = |b: &f32| fixed::encode(f64::from(*b), self.scale).is_some();
-                self.emit(
-                    node,
-                    Kernel::Clip {
-                        min: min.filter(fits),
-                        max: max.filter(fits),
-                    },
-                    vec![x],
-                    out_shape,
-                )
+                let (min, max) = (min.filter(fits), max.filter(fits));
+                if min.is_none() && max.is_none() {
+                    // No bound: the identity, without a secure comparison.
+                    self.slot_of.insert(node.output, x);
+                    return Ok(());
+                }
+                self.emit(node, Kernel::Clip { min, max }, vec![x], out_shape)
             }
             Op::LeakyRelu { alpha } => {
                 let x = self.activation(node, 0)?;
@@ -698,6 +696,35 @@ mod tests {
             err.to_string().starts_with("node `quarter` (Mul):"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn clip_bounds_beyond_the_ring_are_dropped() {
+        let mut g = small_graph();
+        g.nodes[1].op = Op::Clip {
+            min: Some(0.0),
+            max: Some(1e30),
+        };
+        let lowered = lower(&g, Scale::new(8).expect("valid")).expect("lowers");
+        assert!(matches!(
+            lowered.program.instructions[2].kernel,
+            Kernel::Clip {
+                min: Some(_),
+                max: None
+            }
+        ));
+        g.nodes[1].op = Op::Clip {
+            min: Some(-1e30),
+            max: None,
+        };
+        let lowered = lower(&g, Scale::new(8).expect("valid")).expect("lowers");
+        let kernels: Vec<&str> = lowered
+            .program
+            .instructions
+            .iter()
+            .map(|i| i.kernel.name())
+            .collect();
+        assert_eq!(kernels, vec!["MatMul", "Truncate", "Scale", "Truncate"]);
     }
 
     #[test]
