@@ -117,7 +117,24 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<String> {
 }
 
 /// Waits for every party; on the first failure stops the others and reports it.
+/// A spinner with the elapsed time shows on a terminal (ImageNet-size runs take a while);
+/// it draws nothing when stderr is not a terminal.
 fn wait_all(mut running: Vec<Running>, limit: Duration) -> Result<[PartyLine; 3]> {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_message("secure inference running (three parties)");
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+        spinner.set_style(style);
+    }
+    let result = wait_all_quietly(&mut running, limit);
+    spinner.finish_and_clear();
+    let failure = result?;
+    collect(running, failure)
+}
+
+/// Polls the parties until all exit, one fails or the limit passes; returns the index
+/// of the first that failed, after stopping the others.
+fn wait_all_quietly(running: &mut [Running], limit: Duration) -> Result<Option<usize>> {
     let started = Instant::now();
     let mut failure: Option<usize> = None;
     loop {
@@ -137,10 +154,15 @@ fn wait_all(mut running: Vec<Running>, limit: Duration) -> Result<[PartyLine; 3]
     if failure.is_some() || started.elapsed() > limit {
         // Give the others a moment to report their side (a peer's disconnect), then stop them.
         std::thread::sleep(Duration::from_millis(200));
-        for r in &mut running {
+        for r in running.iter_mut() {
             let _ = r.child.kill();
         }
     }
+    Ok(failure)
+}
+
+/// Reads every party's outcome: its report line, or its error.
+fn collect(running: Vec<Running>, failure: Option<usize>) -> Result<[PartyLine; 3]> {
     let mut lines = Vec::with_capacity(3);
     let mut errors = Vec::new();
     for (i, mut r) in running.into_iter().enumerate() {
