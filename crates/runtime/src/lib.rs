@@ -19,6 +19,7 @@ pub mod reference;
 mod report;
 mod session;
 mod shareholder;
+mod slots;
 
 pub use client::{run_client, Prediction};
 pub use encoding::{decode_output, encode_input};

@@ -2,11 +2,12 @@
 //! three-party run, without secrets. `cryptflow plain` runs this; the secure run must
 //! agree with it up to the documented truncation error.
 
-use crate::local;
+use crate::{local, slots};
 use cryptflow_ir::{Kernel, Program, Weights};
 use cryptflow_protocol::linear::{Bilinear, MatMulShape};
 use cryptflow_protocol::{pool, relu, truncation};
 use cryptflow_ring::{fixed, Scale};
+use std::convert::Infallible;
 
 /// Runs `program` on an encoded input; returns the encoded output.
 ///
@@ -15,15 +16,9 @@ use cryptflow_ring::{fixed, Scale};
 /// [`Program::matches`], [`Program::validate`] and the input shape first).
 pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
     let scale = program.scale;
-    let mut slots: Vec<Option<Vec<u64>>> = vec![None; program.slot_shapes.len()];
-    slots[program.input] = Some(input);
-    for instruction in &program.instructions {
-        let arg = |i: usize| {
-            slots[instruction.inputs[i]]
-                .as_deref()
-                .expect("liveness keeps inputs alive")
-        };
-        let shape = |i: usize| program.slot_shapes[instruction.inputs[i]].as_slice();
+    let result = slots::execute(program, input, |_, instruction, operands| {
+        let arg = |i: usize| operands[i].0;
+        let shape = |i: usize| operands[i].1;
         let w = |id: usize| weights.tensors[id].data();
         let out = match &instruction.kernel {
             Kernel::Conv {
@@ -89,14 +84,10 @@ pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
             Kernel::Reshape => arg(0).to_vec(),
             other => unreachable!("kernel {} has no cleartext rule", other.name()),
         };
-        slots[instruction.output] = Some(out);
-        for &slot in &instruction.free {
-            slots[slot] = None;
-        }
-    }
-    slots[program.output]
-        .take()
-        .expect("the program computes its output")
+        Ok::<_, Infallible>(out)
+    });
+    let Ok(output) = result;
+    output
 }
 
 /// A public real constant of the program, encoded at its scale. The compiler only emits

@@ -3,10 +3,11 @@
 //! absent, so comparing with [`crate::plain::run`] measures exactly what the choice of
 //! scale costs. Used by the scale sweep.
 
-use crate::local;
+use crate::{local, slots};
 use cryptflow_ir::{Kernel, Program};
 use cryptflow_ring::conv;
 use cryptflow_ring::Tensor;
+use std::convert::Infallible;
 
 /// The output of a float run and the largest magnitude any step produced.
 #[derive(Clone, Debug)]
@@ -28,17 +29,12 @@ pub struct RealRun {
 pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun {
     let mut max_abs = input.iter().fold(0f64, |m, v| m.max(f64::from(v.abs())));
     let mut truncated_abs_sum = 0.0;
-    let mut slots: Vec<Option<Vec<f64>>> = vec![None; program.slot_shapes.len()];
-    slots[program.input] = Some(input.iter().map(|&v| f64::from(v)).collect());
+    let input = input.iter().map(|&v| f64::from(v)).collect();
     let real =
         |id: usize| -> Vec<f64> { weights[id].data().iter().map(|&v| f64::from(v)).collect() };
-    for instruction in &program.instructions {
-        let arg = |i: usize| {
-            slots[instruction.inputs[i]]
-                .as_deref()
-                .expect("liveness keeps inputs alive")
-        };
-        let shape = |i: usize| program.slot_shapes[instruction.inputs[i]].as_slice();
+    let result = slots::execute(program, input, |_, instruction, operands| {
+        let arg = |i: usize| operands[i].0;
+        let shape = |i: usize| operands[i].1;
         let zip = |a: &[f64], b: &[f64], f: fn(f64, f64) -> f64| {
             a.iter()
                 .zip(b)
@@ -131,15 +127,11 @@ pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun
         if let Kernel::Truncate { .. } = instruction.kernel {
             truncated_abs_sum += out.iter().map(|v| v.abs()).sum::<f64>();
         }
-        slots[instruction.output] = Some(out);
-        for &slot in &instruction.free {
-            slots[slot] = None;
-        }
-    }
+        Ok::<_, Infallible>(out)
+    });
+    let Ok(output) = result;
     RealRun {
-        output: slots[program.output]
-            .take()
-            .expect("the program computes its output"),
+        output,
         max_abs,
         truncated_abs_sum,
     }

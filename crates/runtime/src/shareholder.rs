@@ -4,7 +4,7 @@
 
 use crate::link::Link;
 use crate::report::Recorder;
-use crate::{local, plain, RuntimeError};
+use crate::{local, plain, slots, RuntimeError};
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_protocol::linear::{Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::{self, MaxPoolCorrelation, SecureMaxPool};
@@ -60,38 +60,12 @@ pub(crate) fn run(
     input_share: Vec<u64>,
     recorder: &mut Recorder,
 ) -> Result<Vec<u64>, RuntimeError> {
-    let mut slots: Vec<Option<Vec<u64>>> = vec![None; program.slot_shapes.len()];
-    slots[program.input] = Some(input_share);
-    for (step, instruction) in program.instructions.iter().enumerate() {
+    slots::execute(program, input_share, |step, instruction, operands| {
         recorder.begin(link);
-        let first = instruction.inputs[0];
-        let x = slots[first].take().unwrap_or_default();
-        let out = {
-            // The first input was taken out to avoid a copy; the others are borrowed.
-            let get = |slot: usize| {
-                if slot == first {
-                    x.as_slice()
-                } else {
-                    slots[slot].as_deref().unwrap_or_default()
-                }
-            };
-            let operands: Vec<(&[u64], &[usize])> = instruction
-                .inputs
-                .iter()
-                .map(|&i| (get(i), program.slot_shapes[i].as_slice()))
-                .collect();
-            execute(role, link, program, step, &instruction.kernel, &operands)?
-        };
-        if !instruction.free.contains(&first) {
-            slots[first] = Some(x);
-        }
-        slots[instruction.output] = Some(out);
-        for &slot in &instruction.free {
-            slots[slot] = None;
-        }
+        let out = execute(role, link, program, step, &instruction.kernel, operands)?;
         recorder.end(link, &instruction.source, instruction.kernel.name());
-    }
-    Ok(slots[program.output].take().unwrap_or_default())
+        Ok(out)
+    })
 }
 
 /// One kernel on this party's shares of its operands (data and shape).
