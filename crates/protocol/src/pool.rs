@@ -28,6 +28,11 @@ pub fn max_tree_sizes(windows: &[Vec<usize>]) -> Vec<usize> {
 pub struct MaxPoolCorrelation(Vec<ReluCorrelation>);
 
 impl MaxPoolCorrelation {
+    /// The ReLU correlation of each level, in order.
+    pub fn into_levels(self) -> Vec<ReluCorrelation> {
+        self.0
+    }
+
     pub fn draw(prg: &mut Prg, sizes: &[usize]) -> MaxPoolCorrelation {
         MaxPoolCorrelation(
             sizes

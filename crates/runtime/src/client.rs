@@ -8,7 +8,6 @@ use cryptflow_ir::WeightId;
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
-use cryptflow_protocol::relu::ReluCorrelation;
 use cryptflow_protocol::{sharing, StreamId};
 use cryptflow_ring::{Party, Tensor};
 use std::collections::HashMap;
@@ -50,18 +49,7 @@ impl Role for Client {
         0
     }
 
-    fn select_correlation(
-        &mut self,
-        link: &mut Link,
-        step: usize,
-        n: usize,
-    ) -> Result<ReluCorrelation, RuntimeError> {
-        let mut prg = link.stream(Party::Helper, shareholder::stream(step, SELECT));
-        let message = link.recv(Party::Helper)?;
-        Ok(ReluCorrelation::for_client(n, &mut prg, &message)?)
-    }
-
-    fn max_pool_correlation(
+    fn select_correlations(
         &mut self,
         link: &mut Link,
         step: usize,

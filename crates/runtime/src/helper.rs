@@ -4,13 +4,12 @@
 
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
-use crate::shareholder::{relu_count, stream, LINEAR, SELECT};
+use crate::shareholder::{select_sizes, stream, LINEAR, SELECT};
 use crate::{session, RuntimeError};
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
-use cryptflow_protocol::pool::{self, MaxPoolCorrelation};
-use cryptflow_protocol::relu::ReluCorrelation;
+use cryptflow_protocol::pool::MaxPoolCorrelation;
 use cryptflow_protocol::StreamId;
 use cryptflow_ring::Party;
 
@@ -49,17 +48,10 @@ pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeE
                 &Elementwise { len: n },
                 *weight,
             )),
-            kernel if relu_count(kernel, n).is_some() => {
-                let count = relu_count(kernel, n).unwrap_or(n);
+            kernel => select_sizes(kernel, n).map(|sizes| {
                 let (mut p0, mut p1) = pair_streams(&link, stream(step, SELECT));
-                Some(ReluCorrelation::deal(count, &mut p0, &mut p1))
-            }
-            Kernel::MaxPool(geometry) => {
-                let sizes = pool::max_tree_sizes(&geometry.windows());
-                let (mut p0, mut p1) = pair_streams(&link, stream(step, SELECT));
-                Some(MaxPoolCorrelation::deal(&sizes, &mut p0, &mut p1))
-            }
-            _ => None,
+                MaxPoolCorrelation::deal(&sizes, &mut p0, &mut p1)
+            }),
         };
         if let Some(message) = message {
             link.send(Party::Client, &message)?;

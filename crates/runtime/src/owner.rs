@@ -8,7 +8,6 @@ use cryptflow_ir::{Program, WeightId, Weights};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
-use cryptflow_protocol::relu::ReluCorrelation;
 use cryptflow_protocol::{sharing, StreamId};
 use cryptflow_ring::Party;
 
@@ -49,17 +48,7 @@ impl Role for ModelOwner<'_> {
         value
     }
 
-    fn select_correlation(
-        &mut self,
-        link: &mut Link,
-        step: usize,
-        n: usize,
-    ) -> Result<ReluCorrelation, RuntimeError> {
-        let mut prg = link.stream(Party::Helper, shareholder::stream(step, SELECT));
-        Ok(ReluCorrelation::draw(&mut prg, n))
-    }
-
-    fn max_pool_correlation(
+    fn select_correlations(
         &mut self,
         link: &mut Link,
         step: usize,

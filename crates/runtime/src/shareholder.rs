@@ -8,7 +8,7 @@ use crate::{local, plain, slots, RuntimeError};
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_protocol::linear::{Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::{self, MaxPoolCorrelation, SecureMaxPool};
-use cryptflow_protocol::relu::{ReluCorrelation, SecureSelect};
+use cryptflow_protocol::relu::SecureSelect;
 use cryptflow_protocol::{truncation, StreamId};
 use cryptflow_ring::Party;
 
@@ -36,15 +36,9 @@ pub(crate) trait Role {
     /// This party's share of a public constant: the model owner holds it, the client 0.
     fn public_share(&self, value: u64) -> u64;
 
-    /// This party's share of the dealt randomness for `n` selections.
-    fn select_correlation(
-        &mut self,
-        link: &mut Link,
-        step: usize,
-        n: usize,
-    ) -> Result<ReluCorrelation, RuntimeError>;
-
-    fn max_pool_correlation(
+    /// This party's share of the dealt randomness for batches of selections of these
+    /// sizes, one after another (one batch for a ReLU, one per tree level for MaxPool).
+    fn select_correlations(
         &mut self,
         link: &mut Link,
         step: usize,
@@ -152,7 +146,7 @@ fn execute(
         Kernel::MaxPool(geometry) => {
             let windows = geometry.windows();
             let correlation =
-                role.max_pool_correlation(link, step, &pool::max_tree_sizes(&windows))?;
+                role.select_correlations(link, step, &pool::max_tree_sizes(&windows))?;
             let (mut max_pool, first) = SecureMaxPool::start(party, x, &windows, correlation)?;
             link.drive(first, |m| max_pool.step(m))?
         }
@@ -190,18 +184,24 @@ fn relu_batch(
     step: usize,
     x: &[u64],
 ) -> Result<Vec<u64>, RuntimeError> {
-    let correlation = role.select_correlation(link, step, x.len())?;
+    let correlation = role
+        .select_correlations(link, step, &[x.len()])?
+        .into_levels()
+        .pop()
+        .expect("one size gives one level");
     let (mut select, first) = SecureSelect::start(role.party(), x, x, correlation)?;
     link.drive(cryptflow_protocol::Step::Send(first), |m| select.step(m))
 }
 
-/// How many ReLUs a kernel evaluates (the helper deals for exactly this many).
-pub(crate) fn relu_count(kernel: &Kernel, n: usize) -> Option<usize> {
+/// The batch sizes of the selections a kernel on `n` elements evaluates (the helper
+/// deals for exactly these).
+pub(crate) fn select_sizes(kernel: &Kernel, n: usize) -> Option<Vec<usize>> {
     match kernel {
-        Kernel::Relu | Kernel::LeakyRelu { .. } => Some(n),
-        Kernel::Clip { min, max } => {
-            Some(n * (usize::from(min.is_some()) + usize::from(max.is_some())))
-        }
+        Kernel::Relu | Kernel::LeakyRelu { .. } => Some(vec![n]),
+        Kernel::Clip { min, max } => Some(vec![
+            n * (usize::from(min.is_some()) + usize::from(max.is_some())),
+        ]),
+        Kernel::MaxPool(geometry) => Some(pool::max_tree_sizes(&geometry.windows())),
         _ => None,
     }
 }
