@@ -31,6 +31,10 @@ pub enum CompileError {
     BadScale { scale: u32, max: u8 },
     #[error("invalid graph: {0}")]
     Graph(#[from] cryptflow_ir::GraphError),
+    /// The lowered program failed the same check a peer applies to it (e.g. a tensor
+    /// that is empty or beyond the size limit).
+    #[error("the model cannot be run: node `{node}`: {reason}")]
+    Invalid { node: String, reason: String },
 }
 
 impl CompileError {

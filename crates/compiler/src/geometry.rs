@@ -5,6 +5,7 @@ use crate::CompileError;
 use cryptflow_ir::{ConvAttrs, Node, PoolAttrs};
 use cryptflow_ring::conv::ConvGeometry;
 use cryptflow_ring::pool::PoolGeometry;
+use cryptflow_ring::size::SizeError;
 
 /// `[N, C, H, W]` or an error naming the node.
 pub fn image_dims(node: &Node, shape: &[usize]) -> Result<[usize; 4], CompileError> {
@@ -64,15 +65,7 @@ pub fn conv(
         dilations: attrs.dilations,
         groups,
     };
-    let span_h = attrs.dilations[0] * (kh - 1) + 1;
-    let span_w = attrs.dilations[1] * (kw - 1) + 1;
-    if h + attrs.pads[0] + attrs.pads[2] < span_h || w + attrs.pads[1] + attrs.pads[3] < span_w {
-        return Err(CompileError::shape(
-            node,
-            format!("kernel {kh}x{kw} is larger than the padded input {h}x{w}"),
-        ));
-    }
-    Ok(geometry)
+    checked(node, geometry.check(), geometry)
 }
 
 pub fn pool(node: &Node, attrs: &PoolAttrs, input: &[usize]) -> Result<PoolGeometry, CompileError> {
@@ -84,19 +77,7 @@ pub fn pool(node: &Node, attrs: &PoolAttrs, input: &[usize]) -> Result<PoolGeome
             "kernel and strides must be positive",
         ));
     }
-    if h + attrs.pads[0] + attrs.pads[2] < kh || w + attrs.pads[1] + attrs.pads[3] < kw {
-        return Err(CompileError::shape(
-            node,
-            format!("window {kh}x{kw} is larger than the padded input {h}x{w}"),
-        ));
-    }
-    if attrs.pads[0] >= kh || attrs.pads[2] >= kh || attrs.pads[1] >= kw || attrs.pads[3] >= kw {
-        return Err(CompileError::shape(
-            node,
-            "padding must be smaller than the window",
-        ));
-    }
-    Ok(PoolGeometry {
+    let geometry = PoolGeometry {
         channels: c,
         in_height: h,
         in_width: w,
@@ -104,13 +85,14 @@ pub fn pool(node: &Node, attrs: &PoolAttrs, input: &[usize]) -> Result<PoolGeome
         strides: attrs.strides,
         pads: attrs.pads,
         ceil_mode: attrs.ceil_mode,
-    })
+    };
+    checked(node, geometry.check(), geometry)
 }
 
 /// A global pooling window over the whole image.
 pub fn global_pool(node: &Node, input: &[usize]) -> Result<PoolGeometry, CompileError> {
     let [_, c, h, w] = image_dims(node, input)?;
-    Ok(PoolGeometry {
+    let geometry = PoolGeometry {
         channels: c,
         in_height: h,
         in_width: w,
@@ -118,5 +100,13 @@ pub fn global_pool(node: &Node, input: &[usize]) -> Result<PoolGeometry, Compile
         strides: [1, 1],
         pads: [0; 4],
         ceil_mode: false,
-    })
+    };
+    checked(node, geometry.check(), geometry)
+}
+
+/// The geometry, or the reason its sizes do not hold, naming the node.
+fn checked<G>(node: &Node, check: Result<(), SizeError>, geometry: G) -> Result<G, CompileError> {
+    check
+        .map(|()| geometry)
+        .map_err(|e| CompileError::shape(node, e.to_string()))
 }

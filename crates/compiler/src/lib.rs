@@ -39,6 +39,15 @@ pub fn compile(mut graph: Graph, scale: u32) -> Result<Compiled, CompileError> {
     let lowered = passes::lower::lower(&graph, scale)?;
     let mut program = lowered.program;
     passes::liveness::plan_frees(&mut program);
+    // The program must pass the check every peer applies to it; a failure here is a
+    // model the runtime cannot run (say, an empty tensor), reported at compile time.
+    program.validate().map_err(|e| CompileError::Invalid {
+        node: program
+            .instructions
+            .get(e.step)
+            .map_or_else(|| "(program)".to_owned(), |i| i.source.clone()),
+        reason: e.to_string(),
+    })?;
     Ok(Compiled {
         program,
         weights: lowered.weights,

@@ -2,6 +2,7 @@
 //! program is an error rather than an out-of-bounds panic.
 
 use crate::program::{Kernel, Program};
+use cryptflow_ring::size;
 use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -29,6 +30,16 @@ impl Program {
                 "program",
                 "input or output slot out of range".into(),
             ));
+        }
+        // Every size below is computed from these, so they are checked first: no
+        // product of dimensions can overflow or exceed the element cap afterwards.
+        for (i, shape) in self.slot_shapes.iter().enumerate() {
+            size::nonempty_elements("a slot", shape)
+                .map_err(|e| fail(0, "program", format!("slot {i}: {e}")))?;
+        }
+        for (i, shape) in self.weight_shapes.iter().enumerate() {
+            size::nonempty_elements("a weight", shape)
+                .map_err(|e| fail(0, "program", format!("weight {i}: {e}")))?;
         }
         let mut live = vec![false; slots];
         live[self.input] = true;
@@ -69,15 +80,7 @@ impl Program {
                     weight,
                     bias,
                 } => {
-                    if g.groups == 0
-                        || g.in_channels % g.groups != 0
-                        || g.out_channels % g.groups != 0
-                    {
-                        return Err(err("groups do not divide the channels".into()));
-                    }
-                    if g.kernel.contains(&0) || g.strides.contains(&0) || g.dilations.contains(&0) {
-                        return Err(err("zero kernel, stride or dilation".into()));
-                    }
+                    g.check().map_err(|e| err(e.to_string()))?;
                     if weight_len(*weight)? != g.weight_len() {
                         return Err(err("weight size differs from the geometry".into()));
                     }
@@ -95,7 +98,10 @@ impl Program {
                     weight,
                     bias,
                 } => {
-                    if weight_len(*weight)? != inner * out {
+                    let product = |a: usize, b: usize| {
+                        size::elements("a matrix", &[a, b]).map_err(|e| err(e.to_string()))
+                    };
+                    if weight_len(*weight)? != product(*inner, *out)? {
                         return Err(err("weight size differs from inner × out".into()));
                     }
                     if let Some(b) = bias {
@@ -103,22 +109,14 @@ impl Program {
                             return Err(err("bias size differs from out".into()));
                         }
                     }
-                    (rows * inner, rows * out)
+                    (product(*rows, *inner)?, product(*rows, *out)?)
                 }
                 Kernel::Truncate { bits } if *bits >= 64 => {
                     return Err(err("truncation by 64 bits or more".into()))
                 }
-                Kernel::MaxPool(g) | Kernel::SumPool { geometry: g, .. } => {
-                    if g.kernel.contains(&0)
-                        || g.strides.contains(&0)
-                        || g.pads[0] >= g.kernel[0]
-                        || g.pads[1] >= g.kernel[1]
-                        || g.pads[2] >= g.kernel[0]
-                        || g.pads[3] >= g.kernel[1]
-                    {
-                        return Err(err("empty pooling windows".into()));
-                    }
-                    if let Kernel::SumPool { divisors, .. } = &ins.kernel {
+                Kernel::MaxPool(g) | Kernel::AvgPool { geometry: g, .. } => {
+                    g.check().map_err(|e| err(e.to_string()))?;
+                    if let Kernel::AvgPool { divisors, .. } = &ins.kernel {
                         let plane = g.out_height() * g.out_width();
                         if divisors.len() != plane || divisors.contains(&0) {
                             return Err(err(
@@ -178,11 +176,13 @@ impl Program {
                 Kernel::Pad { pads, value } => {
                     let shape = &self.slot_shapes[ins.inputs[0]];
                     let rank = shape.len();
-                    let padded: Option<Vec<usize>> = (pads.len() == 2 * rank).then(|| {
-                        (0..rank)
-                            .map(|i| shape[i] + pads[i] + pads[rank + i])
-                            .collect()
-                    });
+                    let padded: Option<Vec<usize>> = (pads.len() == 2 * rank)
+                        .then(|| {
+                            (0..rank)
+                                .map(|i| shape[i].checked_add(pads[i])?.checked_add(pads[rank + i]))
+                                .collect()
+                        })
+                        .flatten();
                     if padded.as_ref() != Some(&self.slot_shapes[ins.output]) || !value.is_finite()
                     {
                         return Err(err(

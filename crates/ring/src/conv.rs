@@ -5,6 +5,7 @@
 //! protocol: convolution is bilinear, so it can be applied to shares term by term.
 
 use crate::gemm;
+use crate::size::{self, SizeError};
 use serde::{Deserialize, Serialize};
 
 /// The index geometry of one 2-D convolution over a single image.
@@ -23,6 +24,59 @@ pub struct ConvGeometry {
 }
 
 impl ConvGeometry {
+    /// Checks that every size derived from this geometry (padded extents, output,
+    /// weights, the im2col matrix) is computable without overflow and within
+    /// [`size::MAX_ELEMENTS`]. The other methods assume a checked geometry.
+    pub fn check(&self) -> Result<(), SizeError> {
+        let invalid = |reason| SizeError::Invalid {
+            what: "convolution",
+            reason,
+        };
+        if self.kernel.contains(&0) || self.strides.contains(&0) || self.dilations.contains(&0) {
+            return Err(invalid("kernel, strides and dilations must be positive"));
+        }
+        if self.groups == 0
+            || !self.in_channels.is_multiple_of(self.groups)
+            || !self.out_channels.is_multiple_of(self.groups)
+        {
+            return Err(invalid("groups must divide the input and output channels"));
+        }
+        size::nonempty_elements(
+            "the convolution input",
+            &[self.in_channels, self.in_height, self.in_width],
+        )?;
+        let per_group = self.in_channels / self.groups;
+        size::nonempty_elements(
+            "the convolution weight",
+            &[self.out_channels, per_group, self.kernel[0], self.kernel[1]],
+        )?;
+        for axis in 0..2 {
+            let input = [self.in_height, self.in_width][axis];
+            let padded = size::sum3(
+                "the padded input",
+                input,
+                self.pads[axis],
+                self.pads[axis + 2],
+            )?;
+            let span = (self.kernel[axis] - 1)
+                .checked_mul(self.dilations[axis])
+                .and_then(|s| s.checked_add(1))
+                .ok_or(SizeError::Overflow {
+                    what: "the dilated kernel",
+                })?;
+            if padded < span {
+                return Err(invalid("the kernel is larger than the padded input"));
+            }
+        }
+        let spatial = size::elements(
+            "the convolution output",
+            &[self.out_height(), self.out_width()],
+        )?;
+        size::elements("the convolution output", &[self.out_channels, spatial])?;
+        size::elements("the im2col matrix", &[self.patch_len(), spatial])?;
+        Ok(())
+    }
+
     pub fn out_height(&self) -> usize {
         out_extent(
             self.in_height,
@@ -217,6 +271,46 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn hostile_geometries_are_refused_without_overflow() {
+        let base = geometry(1, [0; 4], [1, 1], [1, 1]);
+        assert_eq!(base.check(), Ok(()));
+        let cases = [
+            ConvGeometry {
+                in_height: usize::MAX,
+                ..base.clone()
+            },
+            ConvGeometry {
+                pads: [usize::MAX, 0, 1, 0],
+                ..base.clone()
+            },
+            ConvGeometry {
+                dilations: [usize::MAX, 1],
+                ..base.clone()
+            },
+            ConvGeometry {
+                out_channels: 1 << 40,
+                ..base.clone()
+            },
+            ConvGeometry {
+                kernel: [8, 2],
+                ..base.clone()
+            },
+            ConvGeometry {
+                groups: 3,
+                ..base.clone()
+            },
+            ConvGeometry {
+                in_channels: 0,
+                groups: 1,
+                ..base.clone()
+            },
+        ];
+        for g in cases {
+            assert!(g.check().is_err(), "{g:?}");
         }
     }
 

@@ -7,6 +7,7 @@
 //! * [`Prg`]: the AES-128-CTR pseudo-random generator all randomness comes from.
 //! * [`gemm`], [`conv`], [`pool`]: the hot kernels and the index geometry of
 //!   convolution and pooling windows, shared by the cleartext and the secure backends.
+//! * [`size`]: checked, capped sizes for shapes that come from files and peers.
 //! * [`Party`]: who is who in the three-party protocol.
 
 pub mod conv;
@@ -16,6 +17,7 @@ pub mod layout;
 mod party;
 pub mod pool;
 mod prg;
+pub mod size;
 mod tensor;
 
 pub use fixed::Scale;

@@ -1,5 +1,6 @@
 //! The index geometry of pooling windows (NCHW, one image).
 
+use crate::size::{self, SizeError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,9 +17,55 @@ pub struct PoolGeometry {
 }
 
 impl PoolGeometry {
+    /// Checks that every size derived from this geometry is computable without
+    /// overflow and within [`size::MAX_ELEMENTS`], and that every window holds at least
+    /// one input element. The other methods assume a checked geometry.
+    pub fn check(&self) -> Result<(), SizeError> {
+        let invalid = |reason| SizeError::Invalid {
+            what: "pooling",
+            reason,
+        };
+        let [kh, kw] = self.kernel;
+        if kh == 0 || kw == 0 || self.strides.contains(&0) {
+            return Err(invalid("kernel and strides must be positive"));
+        }
+        // Pads smaller than the window keep every window on at least one input element
+        // (the ceil-mode rule in `extent` drops a last window that would start in the
+        // end padding).
+        if self.pads[0] >= kh || self.pads[2] >= kh || self.pads[1] >= kw || self.pads[3] >= kw {
+            return Err(invalid("padding must be smaller than the window"));
+        }
+        size::nonempty_elements(
+            "the pooling input",
+            &[self.channels, self.in_height, self.in_width],
+        )?;
+        size::capped("the pooling window", kh.saturating_mul(kw))?;
+        let padded_h = size::sum3(
+            "the padded height",
+            self.in_height,
+            self.pads[0],
+            self.pads[2],
+        )?;
+        let padded_w = size::sum3(
+            "the padded width",
+            self.in_width,
+            self.pads[1],
+            self.pads[3],
+        )?;
+        if padded_h < kh || padded_w < kw {
+            return Err(invalid("the window is larger than the padded input"));
+        }
+        let (oh, ow) = (self.out_height(), self.out_width());
+        size::elements("the pooling output", &[self.channels, oh, ow])?;
+        // `windows()` lists every window's indices.
+        size::elements("the pooling windows", &[self.channels, oh, ow, kh, kw])?;
+        Ok(())
+    }
+
     pub fn out_height(&self) -> usize {
         extent(
-            self.in_height + self.pads[0] + self.pads[2],
+            self.in_height,
+            [self.pads[0], self.pads[2]],
             self.kernel[0],
             self.strides[0],
             self.ceil_mode,
@@ -27,7 +74,8 @@ impl PoolGeometry {
 
     pub fn out_width(&self) -> usize {
         extent(
-            self.in_width + self.pads[1] + self.pads[3],
+            self.in_width,
+            [self.pads[1], self.pads[3]],
             self.kernel[1],
             self.strides[1],
             self.ceil_mode,
@@ -100,17 +148,28 @@ impl PoolGeometry {
     }
 }
 
-fn extent(padded: usize, kernel: usize, stride: usize, ceil: bool) -> usize {
+/// Output positions along one axis: ONNX's `floor` (or `ceil`) of
+/// `(input + pads − kernel) / stride + 1`.
+fn extent(
+    input: usize,
+    [begin, end]: [usize; 2],
+    kernel: usize,
+    stride: usize,
+    ceil: bool,
+) -> usize {
+    let padded = input.saturating_add(begin).saturating_add(end);
     let span = padded.saturating_sub(kernel);
-    let mut n = span / stride + 1;
-    if ceil && !span.is_multiple_of(stride) {
-        n += 1;
-        // ONNX/PyTorch: the last window must start inside the input or left padding.
-        if (n - 1) * stride >= padded {
-            n -= 1;
-        }
+    let n = span / stride + 1;
+    if !ceil || span.is_multiple_of(stride) {
+        return n;
     }
-    n
+    // Ceil mode adds a window hanging over the end, unless it would start in the end
+    // padding, wholly outside the input: onnxruntime and PyTorch drop that one
+    // (`(out − 1)·stride >= input + pad_begin`).
+    match n.checked_mul(stride) {
+        Some(start) if start < input.saturating_add(begin) => n + 1,
+        _ => n,
+    }
 }
 
 #[cfg(test)]
@@ -165,5 +224,87 @@ mod tests {
         };
         assert_eq!(g.out_height(), 3);
         assert_eq!(g.windows()[2], vec![4, 9]);
+    }
+
+    fn ceil_geometry(in_height: usize, pad_end: usize) -> PoolGeometry {
+        PoolGeometry {
+            channels: 1,
+            in_height,
+            in_width: 3,
+            kernel: [2, 1],
+            strides: [2, 1],
+            pads: [0, 0, pad_end, 0],
+            ceil_mode: true,
+        }
+    }
+
+    #[test]
+    fn ceil_mode_drops_a_last_window_that_starts_in_the_end_padding() {
+        // Height 4 + 1 end pad, window 2, stride 2: ceil((5 − 2) / 2) + 1 = 3 windows by
+        // the formula, but the third would start at row 4, wholly in the padding, and
+        // onnxruntime/PyTorch drop it.
+        let g = ceil_geometry(4, 1);
+        assert_eq!(g.check(), Ok(()));
+        assert_eq!(g.out_height(), 2);
+        assert!(g.windows().iter().all(|w| !w.is_empty()));
+        // Height 5 + 1: the third window starts at row 4, inside the input: kept.
+        let g = ceil_geometry(5, 1);
+        assert_eq!(g.out_height(), 3);
+        assert_eq!(g.windows()[6], vec![12]);
+    }
+
+    #[test]
+    fn every_checked_geometry_has_nonempty_windows() {
+        for in_height in 1..7 {
+            for kernel in 1..4 {
+                for stride in 1..4 {
+                    for pads in [[0, 0], [0, 1], [1, 0], [1, 2], [2, 2]] {
+                        for ceil_mode in [false, true] {
+                            let g = PoolGeometry {
+                                channels: 2,
+                                in_height,
+                                in_width: 1,
+                                kernel: [kernel, 1],
+                                strides: [stride, 1],
+                                pads: [pads[0], 0, pads[1], 0],
+                                ceil_mode,
+                            };
+                            if g.check().is_ok() {
+                                assert_eq!(g.windows().len(), g.output_len());
+                                assert!(g.windows().iter().all(|w| !w.is_empty()), "{g:?}");
+                                assert_eq!(g.padded_counts().len(), g.output_len());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_geometries_are_refused_without_overflow() {
+        let base = ceil_geometry(4, 1);
+        let huge = PoolGeometry {
+            in_height: usize::MAX,
+            ..base.clone()
+        };
+        assert!(huge.check().is_err());
+        let wide = PoolGeometry {
+            kernel: [usize::MAX, usize::MAX],
+            pads: [usize::MAX - 1, 0, usize::MAX - 1, 0],
+            ..base.clone()
+        };
+        assert!(wide.check().is_err());
+        let many = PoolGeometry {
+            channels: 1 << 20,
+            in_height: 1 << 20,
+            ..base.clone()
+        };
+        assert!(matches!(many.check(), Err(SizeError::TooLarge { .. })));
+        let zero = PoolGeometry {
+            strides: [0, 1],
+            ..base
+        };
+        assert!(matches!(zero.check(), Err(SizeError::Invalid { .. })));
     }
 }
