@@ -3,8 +3,10 @@
 //!
 //! Layout (little endian): magic `CFPROG\0\0`, format version (u32), program length
 //! (u64) and the program in postcard, weight count (u64), then per weight its rank (u32),
-//! dims (u64 each) and elements (u64 each). Weights are written raw rather than through
-//! serde because they dominate the file and raw words load at memory speed.
+//! dims (u64 each) and elements (u64 each), and last the 32-byte BLAKE3 hash of
+//! everything before it. Weights are written raw rather than through serde because they
+//! dominate the file and raw words load at memory speed. The hash makes any corruption
+//! (one flipped bit in a weight would otherwise load and run, silently wrong) an error.
 
 use crate::{Program, Weights};
 use cryptflow_ring::Tensor;
@@ -12,7 +14,10 @@ use std::io::{self, Write};
 use thiserror::Error;
 
 pub const MAGIC: &[u8; 8] = b"CFPROG\0\0";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: BLAKE3 trailer; average pooling divides locally (no reciprocal).
+pub const FORMAT_VERSION: u32 = 2;
+
+const CHECKSUM_BYTES: usize = 32;
 
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -34,6 +39,10 @@ pub fn write(
 ) -> Result<(), ArtifactError> {
     let encoded =
         postcard::to_stdvec(program).map_err(|e| ArtifactError::Corrupt(e.to_string()))?;
+    let mut out = Hashing {
+        inner: out,
+        hasher: blake3::Hasher::new(),
+    };
     out.write_all(MAGIC)?;
     out.write_all(&FORMAT_VERSION.to_le_bytes())?;
     out.write_all(&(encoded.len() as u64).to_le_bytes())?;
@@ -50,7 +59,27 @@ pub fn write(
         }
         out.write_all(&bytes)?;
     }
+    let checksum = out.hasher.finalize();
+    out.inner.write_all(checksum.as_bytes())?;
     Ok(())
+}
+
+/// Writes through to `inner` and hashes what passes.
+struct Hashing<'a, W> {
+    inner: &'a mut W,
+    hasher: blake3::Hasher,
+}
+
+impl<W: Write> Write for Hashing<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Reads and checks a compiled model.
@@ -63,6 +92,18 @@ pub fn read(bytes: &[u8]) -> Result<(Program, Weights), ArtifactError> {
     if version != FORMAT_VERSION {
         return Err(ArtifactError::Version { found: version });
     }
+    // Nothing after the header is trusted before the hash matches.
+    let body_end = bytes
+        .len()
+        .checked_sub(CHECKSUM_BYTES)
+        .filter(|&end| end >= r.at)
+        .ok_or_else(|| ArtifactError::Corrupt("the checksum is missing".into()))?;
+    if blake3::hash(&bytes[..body_end]).as_bytes() != &bytes[body_end..] {
+        return Err(ArtifactError::Corrupt(
+            "its checksum does not match: the file was changed or damaged".into(),
+        ));
+    }
+    r.bytes = &bytes[..body_end];
     let len = r.len()?;
     let program: Program =
         postcard::from_bytes(r.take(len)?).map_err(|e| ArtifactError::Corrupt(e.to_string()))?;
@@ -84,6 +125,12 @@ pub fn read(bytes: &[u8]) -> Result<(Program, Weights), ArtifactError> {
             .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
             .collect();
         tensors.push(Tensor::new(dims, data).map_err(|e| ArtifactError::Corrupt(e.to_string()))?);
+    }
+    if r.at != r.bytes.len() {
+        return Err(ArtifactError::Corrupt(format!(
+            "{} unexpected bytes after the weights",
+            r.bytes.len() - r.at
+        )));
     }
     let weights = Weights { tensors };
     program
@@ -191,5 +238,49 @@ mod tests {
             read(&newer),
             Err(ArtifactError::Version { found: 9 })
         ));
+    }
+
+    #[test]
+    fn any_flipped_bit_is_caught_by_the_checksum() {
+        let (p, w) = sample();
+        let mut bytes = Vec::new();
+        write(&mut bytes, &p, &w).expect("writes");
+        // Past the magic and version, every bit matters: a flip in a weight (which would
+        // otherwise parse and run), in the program or in the checksum itself.
+        for byte in 12..bytes.len() {
+            for bit in 0..8 {
+                let mut flipped = bytes.clone();
+                flipped[byte] ^= 1 << bit;
+                match read(&flipped) {
+                    Err(ArtifactError::Corrupt(reason)) => {
+                        assert!(reason.contains("checksum"), "byte {byte}: {reason}")
+                    }
+                    other => panic!("byte {byte} bit {bit}: {other:?}"),
+                }
+            }
+        }
+        let message = read(&{
+            let mut b = bytes.clone();
+            let last_weight = bytes.len() - CHECKSUM_BYTES - 1;
+            b[last_weight] ^= 1;
+            b
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(message.contains("compile the model again"), "{message}");
+    }
+
+    #[test]
+    fn trailing_bytes_inside_the_hash_are_refused() {
+        let (p, w) = sample();
+        let mut bytes = Vec::new();
+        write(&mut bytes, &p, &w).expect("writes");
+        // Append a byte to the body and re-hash: the hash matches, the layout does not.
+        bytes.truncate(bytes.len() - CHECKSUM_BYTES);
+        bytes.push(0);
+        let hash = blake3::hash(&bytes);
+        bytes.extend_from_slice(hash.as_bytes());
+        let err = read(&bytes).unwrap_err().to_string();
+        assert!(err.contains("unexpected bytes"), "{err}");
     }
 }
