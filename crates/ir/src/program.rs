@@ -36,9 +36,9 @@ pub enum Kernel {
     },
     Relu,
     MaxPool(PoolGeometry),
-    /// Sum of each window times the reciprocal of its divisor (one per output element of
-    /// a channel) encoded at scale s: output at scale 2s.
-    SumPool {
+    /// Sum of each window divided by its divisor (one per output position of a channel
+    /// plane), by local division of the shares: output at scale s, exact to one unit.
+    AvgPool {
         geometry: PoolGeometry,
         divisors: Vec<u32>,
     },
@@ -89,7 +89,7 @@ impl Kernel {
             Kernel::Truncate { .. } => "Truncate",
             Kernel::Relu => "Relu",
             Kernel::MaxPool(_) => "MaxPool",
-            Kernel::SumPool { .. } => "SumPool",
+            Kernel::AvgPool { .. } => "AvgPool",
             Kernel::Add => "Add",
             Kernel::Sub => "Sub",
             Kernel::Scale { .. } => "Scale",

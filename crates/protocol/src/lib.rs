@@ -15,6 +15,7 @@
 mod error;
 
 pub mod bits;
+pub mod division;
 pub mod linear;
 pub mod pool;
 pub mod relu;

@@ -1,9 +1,8 @@
 //! Pooling. Max pooling is a tree of secure maxima, `max(a, b) = b + ReLU(a − b)`
 //! (SecureNN/Porthos do the same with their own comparison), one batched
 //! [`SecureSelect`] per level of the tree over all windows at once, so a k-element
-//! window costs ⌈log₂ k⌉ comparisons deep. Average pooling is linear: each party sums its
-//! shares over the window and multiplies by a public fixed-point reciprocal; a
-//! truncation follows.
+//! window costs ⌈log₂ k⌉ comparisons deep. Average pooling is local: each party sums its
+//! shares over the window and divides by the window size ([`crate::division`]).
 
 use crate::error::{expect_len, ProtocolError};
 use crate::relu::{ReluCorrelation, SecureSelect};
@@ -157,19 +156,13 @@ pub fn ideal_max_pool(input: &[u64], windows: &[Vec<usize>]) -> Vec<u64> {
         .collect()
 }
 
-/// Window sums times a public factor per output position (`factors` has one entry per
-/// output element of a channel). Linear, so the same function serves shares and
-/// cleartext.
-pub fn sum_pool(input: &[u64], geometry: &PoolGeometry, factors: &[u64]) -> Vec<u64> {
-    let plane = geometry.out_height() * geometry.out_width();
+/// The sum of each window. Linear, so the same function serves shares and cleartext;
+/// average pooling divides the sums with [`crate::division`].
+pub fn window_sums(input: &[u64], geometry: &PoolGeometry) -> Vec<u64> {
     geometry
         .windows()
         .iter()
-        .enumerate()
-        .map(|(j, w)| {
-            let sum = w.iter().fold(0u64, |acc, &i| acc.wrapping_add(input[i]));
-            sum.wrapping_mul(factors[j % plane])
-        })
+        .map(|w| w.iter().fold(0u64, |acc, &i| acc.wrapping_add(input[i])))
         .collect()
 }
 

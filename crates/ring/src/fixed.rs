@@ -67,12 +67,6 @@ pub fn truncate(v: u64, bits: u32) -> u64 {
     ((v as i64) >> bits) as u64
 }
 
-/// The fixed-point multiplication factor for a public real `c` at `scale`, used for
-/// divisions by public constants (average pooling): `x / k = x · round(2^s / k) >> s`.
-pub fn reciprocal(k: u64, scale: Scale) -> u64 {
-    ((scale.factor() / k as f64).round()) as u64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

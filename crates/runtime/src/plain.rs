@@ -5,7 +5,7 @@
 use crate::{local, slots};
 use cryptflow_ir::{Kernel, Program, Weights};
 use cryptflow_protocol::linear::{Bilinear, MatMulShape};
-use cryptflow_protocol::{pool, relu, truncation};
+use cryptflow_protocol::{division, pool, relu, truncation};
 use cryptflow_ring::{fixed, Scale};
 use std::convert::Infallible;
 
@@ -57,8 +57,10 @@ pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
             }
             Kernel::Relu => relu::ideal_select(arg(0), arg(0)),
             Kernel::MaxPool(geometry) => pool::ideal_max_pool(arg(0), &geometry.windows()),
-            Kernel::SumPool { geometry, divisors } => {
-                pool::sum_pool(arg(0), geometry, &reciprocals(divisors, scale))
+            Kernel::AvgPool { geometry, divisors } => {
+                let mut z = pool::window_sums(arg(0), geometry);
+                division::ideal_divide(&mut z, &widen(divisors));
+                z
             }
             Kernel::Add => local::add(arg(0), arg(1)),
             Kernel::Sub => local::sub(arg(0), arg(1)),
@@ -96,12 +98,9 @@ pub(crate) fn encode(value: f32, scale: Scale) -> u64 {
     fixed::encode(f64::from(value), scale).unwrap_or(0)
 }
 
-/// The fixed-point factors `round(2^s / d)` of average pooling.
-pub(crate) fn reciprocals(divisors: &[u32], scale: Scale) -> Vec<u64> {
-    divisors
-        .iter()
-        .map(|&d| fixed::reciprocal(u64::from(d), scale))
-        .collect()
+/// Average pooling's divisors as ring elements.
+pub(crate) fn widen(divisors: &[u32]) -> Vec<u64> {
+    divisors.iter().map(|&d| u64::from(d)).collect()
 }
 
 fn clip(x: u64, min: Option<f32>, max: Option<f32>, scale: Scale) -> u64 {

@@ -98,7 +98,7 @@ pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun
                         .fold(f64::NEG_INFINITY, f64::max)
                 })
                 .collect(),
-            Kernel::SumPool { geometry, divisors } => {
+            Kernel::AvgPool { geometry, divisors } => {
                 let plane = geometry.out_height() * geometry.out_width();
                 geometry
                     .windows()

@@ -9,7 +9,7 @@ use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_protocol::linear::{Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::{self, MaxPoolCorrelation, SecureMaxPool};
 use cryptflow_protocol::relu::SecureSelect;
-use cryptflow_protocol::{truncation, StreamId};
+use cryptflow_protocol::{division, truncation, StreamId};
 use cryptflow_ring::Party;
 
 /// Stream purposes within one instruction.
@@ -150,8 +150,10 @@ fn execute(
             let (mut max_pool, first) = SecureMaxPool::start(party, x, &windows, correlation)?;
             link.drive(first, |m| max_pool.step(m))?
         }
-        Kernel::SumPool { geometry, divisors } => {
-            pool::sum_pool(x, geometry, &plain::reciprocals(divisors, scale))
+        Kernel::AvgPool { geometry, divisors } => {
+            let mut z = pool::window_sums(x, geometry);
+            division::divide_share(party, &mut z, &plain::widen(divisors));
+            z
         }
         Kernel::Add => local::add(x, operands[1].0),
         Kernel::Sub => local::sub(x, operands[1].0),

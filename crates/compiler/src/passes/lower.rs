@@ -2,8 +2,9 @@
 //!
 //! Scale placement: every activation is at scale s. Weights are encoded at s, so a
 //! linear layer's output is at 2s; its bias is encoded at 2s and added there, and a
-//! `Truncate` by s follows. Average pooling multiplies by a reciprocal at scale s and is
-//! truncated the same way. Comparisons, additions and reshapes keep the scale.
+//! `Truncate` by s follows. Average pooling divides window sums by the window size
+//! locally and keeps the scale (no reciprocal, so it is exact to one unit at every
+//! scale). Comparisons, additions and reshapes keep the scale.
 
 use crate::{geometry, CompileError};
 use cryptflow_ir::{
@@ -260,9 +261,9 @@ impl Lowering<'_> {
                     g.windows()[..plane].iter().map(Vec::len).collect()
                 };
                 let divisors = counts.iter().map(|&c| c as u32).collect();
-                self.emit_rescaled(
+                self.emit(
                     node,
-                    Kernel::SumPool {
+                    Kernel::AvgPool {
                         geometry: g,
                         divisors,
                     },
@@ -274,9 +275,9 @@ impl Lowering<'_> {
                 let x = self.activation(node, 0)?;
                 let g = geometry::global_pool(node, &self.shape(node.inputs[0]))?;
                 let divisors = vec![(g.in_height * g.in_width) as u32];
-                self.emit_rescaled(
+                self.emit(
                     node,
-                    Kernel::SumPool {
+                    Kernel::AvgPool {
                         geometry: g,
                         divisors,
                     },

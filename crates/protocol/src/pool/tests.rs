@@ -74,17 +74,16 @@ fn max_pool_view_is_uniform_for_a_constant_input() {
 }
 
 #[test]
-fn sum_pool_is_linear_and_matches_a_direct_average() {
+fn window_sums_are_linear_and_match_a_direct_sum() {
     let g = geometry();
     let x: Vec<u64> = (0..g.input_len() as u64).collect();
     let plane = g.out_height() * g.out_width();
-    let factors: Vec<u64> = (1..=plane as u64).collect();
     let (x0, x1) = share(&x, 3);
-    let shared = reconstruct(&sum_pool(&x0, &g, &factors), &sum_pool(&x1, &g, &factors));
-    assert_eq!(shared, sum_pool(&x, &g, &factors));
+    let shared = reconstruct(&window_sums(&x0, &g), &window_sums(&x1, &g));
+    assert_eq!(shared, window_sums(&x, &g));
     // Output 0 of channel 0: window rows 0..2, cols 0..2 (padding excluded) = 0+1+6+7.
     assert_eq!(shared[0], 14);
-    // Channel 1, position 1 (factor 2): rows 0..2, cols 1..4 of plane 1 (offset 42).
+    // Channel 1, position 1: rows 0..2, cols 1..4 of plane 1 (offset 42).
     let direct: u64 = [0, 1, 2, 6, 7, 8].iter().map(|i| 42 + 1 + i).sum();
-    assert_eq!(shared[plane + 1], 2 * direct);
+    assert_eq!(shared[plane + 1], direct);
 }
