@@ -42,6 +42,9 @@ Cases:
   models with exactly one float input and one float output are cases; the others are
   listed in index.json's "excluded" with the reason. They are small: secure unless input
   and output have more than SECURE_MAX_ELEMENTS elements (none do).
+* edge_<name>: exporter edge cases built by scripts/edge_cases.py (ceil-mode windows in
+  the end padding, auto_pad, asymmetric pads, non-power-of-two average pools, Gemm
+  attributes, Flatten/Reshape forms), all secure, at edge_cases.EDGE_TOLERANCE.
 * <test>_batch1: most of these tests feed a batch of 2-20 items, and cryptflow compiles
   for batch 1. For every test whose input and output have a leading batch dimension,
   a derived case sets the model's batch dimension to 1 and takes the first item of the
@@ -65,15 +68,23 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper, version_converter
 
+import edge_cases
+
 LIGHT = ["resnet50", "densenet121", "squeezenet", "shufflenet", "vgg19", "inception_v2"]
 LIGHT_SECURE = {"squeezenet", "shufflenet"}
 NODE_GROUPS = ["pytorch-converted", "pytorch-operator", "simple"]
 SECURE_MAX_ELEMENTS = 2_000_000
 TOLERANCE = 2e-2
-# Cases compared with a looser tolerance than TOLERANCE: name -> (tolerance, reason).
-# None so far: the largest relative error measured is 9e-3 (light_inception_v2, 69
+# Cases compared with another tolerance than TOLERANCE: name -> (tolerance, reason).
+# None is looser: the largest relative error measured is 9e-3 (light_inception_v2, 69
 # convolutions at 12 fractional bits); the node tests stay below 1e-3.
-WIDER = {}
+OTHER_TOLERANCE = {
+    "light_squeezenet": (
+        5e-3,
+        "its 13x13 global average pool was 1 % low at scale 12 when pooling multiplied by "
+        "a 12-bit reciprocal; pooling now divides exactly, and this keeps it so",
+    ),
+}
 TARGET_STD = 1.0
 LAST_LAYER_STD = 8.0
 
@@ -107,7 +118,7 @@ def write_case(out, name, model, x, expected, source, secure, extra=None):
         onnx.save(model, case / "model.onnx")
     np.save(case / "input.npy", np.ascontiguousarray(x, dtype=np.float32))
     np.save(case / "expected.npy", np.ascontiguousarray(expected, dtype=np.float32))
-    tolerance, reason = WIDER.get(name, (TOLERANCE, None))
+    tolerance, reason = OTHER_TOLERANCE.get(name, (TOLERANCE, None))
     meta = {"source": source, "secure": bool(secure), "tolerance": tolerance}
     if reason:
         meta["tolerance_reason"] = reason
@@ -420,6 +431,11 @@ def main():
                 excluded.append({"source": f"{group}/{test}", "reason": why})
     for net in LIGHT:
         cases.append(light_case(args.out, args.data / "light", net))
+    for name, model, x in edge_cases.cases(rng_for("edge")):
+        onnx.checker.check_model(model)
+        (expected,) = session(model.SerializeToString()).run(None, {"x": x})
+        OTHER_TOLERANCE[f"edge_{name}"] = (edge_cases.EDGE_TOLERANCE, "a single layer at scale 12")
+        cases.append(write_case(args.out, f"edge_{name}", model, x, expected, f"edge_cases.py/{name}", True))
 
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"

@@ -13,5 +13,8 @@ done
 [ -f target/models/mobilenet_v2.onnx ] || python3 scripts/convert_mobilenet_v2.py --out target/models/mobilenet_v2.onnx
 [ -f target/photos/chelsea.png ] || python3 scripts/imagenet_photos.py --out target/photos
 # The ONNX backend test data of the onnx wheel as cases for crates/cli/tests/onnx_backend.rs
-# (about 20 s); remade when scripts/backend_suite.py changes.
-[ target/backend/index.json -nt scripts/backend_suite.py ] || python3 scripts/backend_suite.py --out target/backend
+# and the exporter edge cases of scripts/edge_cases.py (about 20 s); remade when either
+# script changes.
+if [ ! target/backend/index.json -nt scripts/backend_suite.py ] || [ ! target/backend/index.json -nt scripts/edge_cases.py ]; then
+    python3 scripts/backend_suite.py --out target/backend
+fi

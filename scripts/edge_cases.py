@@ -1,0 +1,153 @@
+"""Exporter edge cases for the backend suite: small one-node (or few-node) models whose
+attributes are where implementations disagree, each with onnxruntime's output.
+
+Imported by backend_suite.py, which writes them to target/backend/edge_<name>/ beside
+the wheel's cases; crates/cli/tests/onnx_backend.rs runs each in the clear and through
+the three parties and compares with onnxruntime at EDGE_TOLERANCE, ten times tighter
+than the suite's default (these are single layers at scale 12: the error is a few units
+of 2^-12).
+
+The cases:
+* MaxPool / AveragePool with ceil_mode and an end pad where the formula's last window
+  starts in the end padding, wholly outside the input: onnxruntime and PyTorch drop it
+  ((out - 1) * stride >= input + pad_begin); keeping it gives a wrong output shape.
+* ceil_mode windows that do overhang the input, with count_include_pad both ways.
+* asymmetric begin/end pads; auto_pad SAME_UPPER and SAME_LOWER; dilated, grouped and
+  strided convolutions with asymmetric pads.
+* average pools whose window sizes are not powers of two (13x13 = 169 as in SqueezeNet,
+  7x7 = 49 as in ResNet, 3x3 with padding): the division must be exact to one unit.
+* Gemm with alpha, beta and transposed operands; Flatten with axis 0 and 2; Reshape with
+  0 and -1 in its shape.
+"""
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper, shape_inference
+
+EDGE_TOLERANCE = 2e-3
+OPSET = 13
+
+
+def _model(nodes, x_shape, initializers=(), name="edge"):
+    graph = helper.make_graph(
+        nodes,
+        name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        # Float weights as float32; integer tensors (Reshape's shape) keep their type.
+        initializer=[
+            numpy_helper.from_array(v.astype(np.float32) if v.dtype.kind == "f" else v, k) for k, v in initializers
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 7
+    # Declare the output's shape as exporters do (from ONNX's own shape inference).
+    inferred = shape_inference.infer_shapes(model)
+    y = next(v for v in inferred.graph.output if v.name == "y")
+    model.graph.output[0].CopyFrom(y)
+    return model
+
+
+def _pool(op, x_shape, **attrs):
+    return _model([helper.make_node(op, ["x"], ["y"], **attrs)], x_shape)
+
+
+def _conv(x_shape, w_shape, rng, **attrs):
+    w = rng.normal(0, 1 / np.sqrt(np.prod(w_shape[1:])), w_shape)
+    b = rng.normal(0, 0.1, w_shape[0])
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], **attrs)
+    return _model([node], x_shape, [("w", w), ("b", b)])
+
+
+def cases(rng):
+    """(name, model, input) for every edge case; rng draws inputs and weights."""
+    out = []
+
+    def add(name, model, x_shape, positive=False):
+        x = rng.normal(0, 2, x_shape)
+        if positive:
+            # Averages of positive values show a relative error in the divisor at once.
+            x = np.abs(x) + 1
+        out.append((name, model, x.astype(np.float32)))
+
+    # Height 4 + end pad 1, window 2, stride 2: the formula's third window would start
+    # at row 4, in the padding; width 5 + 1 keeps its third window (starts at column 4).
+    s = [1, 2, 4, 5]
+    for op in ["MaxPool", "AveragePool"]:
+        add(
+            f"{op.lower()}_ceil_last_window_in_end_pad",
+            _pool(op, s, kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1], ceil_mode=1),
+            s,
+        )
+    add(
+        "maxpool_ceil_begin_pad",
+        _pool("MaxPool", [1, 2, 6, 7], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 2, 0, 0], ceil_mode=1),
+        [1, 2, 6, 7],
+    )
+    for include in [0, 1]:
+        add(
+            f"avgpool_ceil_overhang_include_pad_{include}",
+            _pool(
+                "AveragePool",
+                [1, 3, 7, 7],
+                kernel_shape=[3, 3],
+                strides=[2, 2],
+                pads=[1, 1, 1, 1],
+                ceil_mode=1,
+                count_include_pad=include,
+            ),
+            [1, 3, 7, 7],
+            positive=True,
+        )
+    for auto_pad in ["SAME_UPPER", "SAME_LOWER"]:
+        add(
+            f"maxpool_{auto_pad.lower()}",
+            _pool("MaxPool", [1, 2, 5, 6], kernel_shape=[2, 3], strides=[2, 2], auto_pad=auto_pad),
+            [1, 2, 5, 6],
+        )
+        add(
+            f"conv_{auto_pad.lower()}",
+            _conv([1, 2, 5, 6], [3, 2, 2, 3], rng, strides=[2, 1], auto_pad=auto_pad),
+            [1, 2, 5, 6],
+        )
+    add(
+        "conv_dilated_grouped_asymmetric",
+        _conv(
+            [1, 4, 9, 8],
+            [6, 2, 3, 2],
+            rng,
+            group=2,
+            dilations=[2, 1],
+            strides=[1, 2],
+            pads=[2, 0, 1, 1],
+        ),
+        [1, 4, 9, 8],
+    )
+    add("global_avgpool_13x13", _pool("GlobalAveragePool", [1, 4, 13, 13]), [1, 4, 13, 13], positive=True)
+    add(
+        "avgpool_7x7",
+        _pool("AveragePool", [1, 4, 7, 7], kernel_shape=[7, 7]),
+        [1, 4, 7, 7],
+        positive=True,
+    )
+    add(
+        "avgpool_3x3_pad_exclude",
+        _pool("AveragePool", [1, 2, 5, 5], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        [1, 2, 5, 5],
+        positive=True,
+    )
+    w = rng.normal(0, 0.3, (6, 5))
+    c = rng.normal(0, 0.3, (1, 6))
+    gemm = helper.make_node("Gemm", ["x", "w", "c"], ["y"], alpha=0.5, beta=2.0, transB=1)
+    add("gemm_alpha_beta_transb", _model([gemm], [1, 5], [("w", w), ("c", c)]), [1, 5])
+    gemm_t = helper.make_node("Gemm", ["x", "w"], ["y"], transB=0)
+    add("gemm_weight_not_transposed", _model([gemm_t], [1, 6], [("w", w)]), [1, 6])
+    for axis in [0, 2]:
+        nodes = [
+            helper.make_node("Relu", ["x"], ["r"]),
+            helper.make_node("Flatten", ["r"], ["y"], axis=axis),
+        ]
+        add(f"flatten_axis_{axis}", _model(nodes, [1, 2, 3, 4]), [1, 2, 3, 4])
+    shape = np.array([0, -1, 4], dtype=np.int64)
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"]), helper.make_node("Relu", ["r"], ["y"])]
+    add("reshape_zero_and_minus_one", _model(nodes, [1, 3, 8], [("shape", shape)]), [1, 3, 8])
+    return out
