@@ -279,4 +279,72 @@ mod tests {
             .reason
             .contains("weight 3 out of range"));
     }
+
+    fn reason(p: &Program) -> String {
+        p.validate().expect_err("must be refused").to_string()
+    }
+
+    #[test]
+    fn empty_and_oversized_shapes_are_refused_without_overflow() {
+        let mut p = relu_chain();
+        p.slot_shapes[1] = vec![0];
+        assert!(reason(&p).contains("empty"), "{}", reason(&p));
+        let mut p = relu_chain();
+        p.slot_shapes[1] = vec![usize::MAX, 2];
+        assert!(reason(&p).contains("overflows"), "{}", reason(&p));
+        let mut p = relu_chain();
+        p.slot_shapes[1] = vec![1 << 20, 1 << 20];
+        assert!(reason(&p).contains("limit"), "{}", reason(&p));
+        let mut p = relu_chain();
+        p.weight_shapes = vec![vec![usize::MAX, usize::MAX]];
+        assert!(reason(&p).contains("weight 0"), "{}", reason(&p));
+    }
+
+    #[test]
+    fn hostile_kernel_sizes_are_refused_without_overflow() {
+        use cryptflow_ring::pool::PoolGeometry;
+        let mut p = relu_chain();
+        p.weight_shapes = vec![vec![2, 2]];
+        p.instructions[0].kernel = Kernel::MatMul {
+            rows: usize::MAX,
+            inner: 2,
+            out: 2,
+            weight: 0,
+            bias: None,
+        };
+        assert!(reason(&p).contains("overflows"), "{}", reason(&p));
+        let mut p = relu_chain();
+        p.instructions[0].kernel = Kernel::Pad {
+            pads: vec![usize::MAX, 1],
+            value: 0.0,
+        };
+        assert!(reason(&p).contains("pads"), "{}", reason(&p));
+        // A window wholly in the padding (pad ≥ kernel) would be empty.
+        let mut p = relu_chain();
+        p.slot_shapes = vec![vec![1, 1, 2, 2], vec![1, 1, 2, 2], vec![1, 1, 2, 2]];
+        p.instructions[0].kernel = Kernel::MaxPool(PoolGeometry {
+            channels: 1,
+            in_height: 2,
+            in_width: 2,
+            kernel: [1, 1],
+            strides: [1, 1],
+            pads: [0, 0, 1, 1],
+            ceil_mode: false,
+        });
+        assert!(reason(&p).contains("padding"), "{}", reason(&p));
+        let mut p = relu_chain();
+        p.instructions[0].kernel = Kernel::AvgPool {
+            geometry: PoolGeometry {
+                channels: 4,
+                in_height: 1,
+                in_width: 1,
+                kernel: [1, 1],
+                strides: [1, 1],
+                pads: [0; 4],
+                ceil_mode: false,
+            },
+            divisors: vec![0],
+        };
+        assert!(reason(&p).contains("divisor"), "{}", reason(&p));
+    }
 }
