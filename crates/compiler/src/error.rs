@@ -19,6 +19,8 @@ pub enum CompileError {
         "the model input `{name}` has no known shape; export the model with a fixed input shape"
     )]
     UnknownInputShape { name: String },
+    #[error("the model input `{name}` cannot be run: {detail}")]
+    InputShape { name: String, detail: String },
     #[error("batch size {batch} is not supported: run one input at a time (batch 1)")]
     Batch { batch: usize },
     #[error("weight `{name}` of node `{node}` has a value that does not fit the fixed-point ring at scale {scale} (|x| too large or not finite)")]

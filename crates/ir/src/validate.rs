@@ -41,6 +41,15 @@ impl Program {
             size::nonempty_elements("a weight", shape)
                 .map_err(|e| fail(0, "program", format!("weight {i}: {e}")))?;
         }
+        if let Some(axis) = self.softmax {
+            if axis >= self.slot_shapes[self.output].len() {
+                return Err(fail(
+                    0,
+                    "program",
+                    format!("softmax axis {axis} is not an axis of the output"),
+                ));
+            }
+        }
         let mut live = vec![false; slots];
         live[self.input] = true;
         for (step, ins) in self.instructions.iter().enumerate() {
@@ -346,5 +355,27 @@ mod tests {
             divisors: vec![0],
         };
         assert!(reason(&p).contains("divisor"), "{}", reason(&p));
+    }
+
+    #[test]
+    fn softmax_axis_must_be_an_axis_of_the_output() {
+        let mut p = relu_chain();
+        p.softmax = Some(0);
+        assert_eq!(p.validate(), Ok(()));
+        p.softmax = Some(1);
+        assert!(reason(&p).contains("softmax axis 1"), "{}", reason(&p));
+        p.softmax = Some(usize::MAX);
+        assert!(reason(&p).contains("softmax"), "{}", reason(&p));
+    }
+
+    #[test]
+    fn an_out_of_range_scale_does_not_decode() {
+        let p = relu_chain();
+        let mut bytes = postcard::to_stdvec(&p).expect("encodes");
+        // The scale is the first field, one byte.
+        assert_eq!(bytes[0], 12);
+        assert_eq!(postcard::from_bytes::<Program>(&bytes), Ok(p));
+        bytes[0] = 64;
+        assert!(postcard::from_bytes::<Program>(&bytes).is_err());
     }
 }

@@ -9,9 +9,26 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The number of fractional bits of a fixed-point value.
+/// The number of fractional bits of a fixed-point value. Always at most
+/// [`Scale::MAX`], also when read from a file or a peer (deserialized through
+/// [`Scale::new`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
 pub struct Scale(u8);
+
+impl TryFrom<u8> for Scale {
+    type Error = String;
+
+    fn try_from(bits: u8) -> Result<Scale, String> {
+        Scale::new(bits).ok_or_else(|| format!("scale {bits} is above the maximum {}", Scale::MAX))
+    }
+}
+
+impl From<Scale> for u8 {
+    fn from(scale: Scale) -> u8 {
+        scale.0
+    }
+}
 
 impl Scale {
     /// The largest scale accepted: a product at scale 2s must keep room for the integer

@@ -5,7 +5,7 @@
 
 use crate::CompileError;
 use cryptflow_ir::{Node, Op};
-use cryptflow_ring::{layout, Tensor};
+use cryptflow_ring::{layout, size, Tensor};
 
 /// Evaluates `node` on constant inputs. `None` when the operator is not one that is
 /// folded (the compiler then lowers it as a secure step).
@@ -18,7 +18,8 @@ pub fn evaluate(node: &Node, inputs: &[&Tensor<f32>]) -> Result<Option<Tensor<f3
         (Op::ConstantOfShape { value }, Some(shape)) => {
             let dims = dims_of(shape)
                 .ok_or_else(|| shape_err("the shape must hold non-negative integers".into()))?;
-            let n = dims.iter().product();
+            let n = size::elements("ConstantOfShape's output", &dims)
+                .map_err(|e| shape_err(e.to_string()))?;
             Tensor::new(dims, vec![*value; n]).map_err(|e| shape_err(e.to_string()))?
         }
         (Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Sum, Some(_)) => {
@@ -209,7 +210,8 @@ pub fn broadcast_binary(
         }
         idx
     };
-    let n: usize = dims.iter().product();
+    // Broadcasting can multiply two modest shapes into one beyond memory.
+    let n = size::elements("a broadcast constant", &dims).ok()?;
     let data = (0..n)
         .map(|k| f(a.data()[index(a.shape(), k)], b.data()[index(b.shape(), k)]))
         .collect();

@@ -461,6 +461,7 @@ impl Lowering<'_> {
             acc = self.emit(node, Kernel::Add, vec![acc, next], out_shape.clone());
         }
         for &i in &constants {
+            self.constant_fits(node, acc, &out_shape)?;
             let c = self.constant(node, i)?.clone();
             let weight = self.broadcast_weight(node, &c, &out_shape, 1.0, self.scale.bits())?;
             acc = self.emit(
@@ -491,6 +492,7 @@ impl Lowering<'_> {
             (None, Some(c)) => {
                 let c = c.clone();
                 let x = self.activation(node, 0)?;
+                self.constant_fits(node, x, &out_shape)?;
                 let weight =
                     self.broadcast_weight(node, &c, &out_shape, -1.0, self.scale.bits())?;
                 Ok(self.emit(node, Kernel::AddConstant { weight }, vec![x], out_shape))
@@ -517,12 +519,7 @@ impl Lowering<'_> {
                 )),
             };
         let x = self.activation(node, 1 - side)?;
-        if self.slot_shapes[x] != out_shape {
-            return Err(CompileError::unsupported(
-                node,
-                "the constant must broadcast to the activation's shape",
-            ));
-        }
+        self.constant_fits(node, x, &out_shape)?;
         let mut c = self.constant(node, side)?.clone();
         if divide {
             if c.data().contains(&0.0) {
@@ -532,6 +529,27 @@ impl Lowering<'_> {
         }
         let weight = self.broadcast_weight(node, &c, &out_shape, 1.0, self.scale.bits())?;
         Ok(self.emit_rescaled(node, Kernel::Scale { weight }, vec![x], out_shape))
+    }
+
+    /// A constant combined elementwise with activation `x` may broadcast to `x`'s shape,
+    /// not widen it (that would need the activation copied per constant element).
+    fn constant_fits(
+        &self,
+        node: &Node,
+        x: SlotId,
+        out_shape: &[usize],
+    ) -> Result<(), CompileError> {
+        if self.slot_shapes[x] == out_shape {
+            Ok(())
+        } else {
+            Err(CompileError::unsupported(
+                node,
+                format!(
+                    "the constant must broadcast to the activation's shape {:?}, not widen it to {out_shape:?}",
+                    self.slot_shapes[x]
+                ),
+            ))
+        }
     }
 
     /// A constant broadcast to `shape`, times `factor`, encoded at `bits`.

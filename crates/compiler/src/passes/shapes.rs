@@ -6,16 +6,20 @@
 use super::fold;
 use crate::{geometry, CompileError};
 use cryptflow_ir::{Graph, Node, Op};
-use cryptflow_ring::Tensor;
+use cryptflow_ring::{size, Tensor};
 
 /// Fills `shape` of every value. Constants keep their tensor's shape.
 pub fn infer_shapes(graph: &mut Graph) -> Result<(), CompileError> {
     graph.validate()?;
-    if graph.shape(graph.input).is_none() {
+    let Some(input_shape) = graph.shape(graph.input) else {
         return Err(CompileError::UnknownInputShape {
             name: graph.name(graph.input).to_owned(),
         });
-    }
+    };
+    size::nonempty_elements("the input", input_shape).map_err(|e| CompileError::InputShape {
+        name: graph.name(graph.input).to_owned(),
+        detail: e.to_string(),
+    })?;
     let constant_shapes: Vec<_> = graph
         .constants
         .iter()
@@ -41,6 +45,9 @@ pub fn infer_shapes(graph: &mut Graph) -> Result<(), CompileError> {
             .map(|&i| graph.shape(i).unwrap_or(&[]))
             .collect();
         let shape = output_shape(graph, node, &inputs)?;
+        // Every shape later passes multiply out is checked here, where it is made.
+        size::elements("the output", &shape)
+            .map_err(|e| CompileError::shape(node, e.to_string()))?;
         let output = node.output;
         graph.values[output].shape = Some(shape);
     }
@@ -300,7 +307,8 @@ pub(crate) fn reshape(
     input: &[usize],
     target: &[f32],
 ) -> Result<Vec<usize>, CompileError> {
-    let total: usize = input.iter().product();
+    let too_large = |e: size::SizeError| CompileError::shape(node, e.to_string());
+    let total = size::elements("the input", input).map_err(too_large)?;
     let mut out = Vec::with_capacity(target.len());
     let mut infer = None;
     for (i, &d) in target.iter().enumerate() {
@@ -323,7 +331,7 @@ pub(crate) fn reshape(
             }
         }
     }
-    let known: usize = out.iter().product();
+    let known = size::elements("the target shape", &out).map_err(too_large)?;
     if let Some(i) = infer {
         if known == 0 || !total.is_multiple_of(known) {
             return Err(CompileError::shape(
@@ -333,7 +341,7 @@ pub(crate) fn reshape(
         }
         out[i] = total / known;
     }
-    if out.iter().product::<usize>() != total {
+    if size::elements("the target shape", &out).map_err(too_large)? != total {
         return Err(CompileError::shape(
             node,
             format!("cannot reshape {input:?} ({total} elements) to {out:?}"),
