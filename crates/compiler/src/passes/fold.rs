@@ -42,22 +42,15 @@ pub fn evaluate(node: &Node, inputs: &[&Tensor<f32>]) -> Result<Option<Tensor<f3
             acc
         }
         (Op::Unsqueeze { axes }, Some(x)) => {
-            let rank = (x.shape().len() + axes.len()) as i64;
-            let mut axes: Vec<usize> = axes
-                .iter()
-                .map(|&a| if a < 0 { a + rank } else { a } as usize)
-                .collect();
-            axes.sort_unstable();
-            let mut dims = x.shape().to_vec();
-            for a in axes {
-                dims.insert(a.min(dims.len()), 1);
-            }
+            let dims = unsqueeze_dims(x.shape(), axes)
+                .ok_or_else(|| shape_err(format!("cannot unsqueeze axes {axes:?}")))?;
             x.clone()
                 .reshaped(dims)
                 .map_err(|e| shape_err(e.to_string()))?
         }
         (Op::Squeeze { axes }, Some(x)) => {
-            let dims = squeeze_dims(x.shape(), axes);
+            let dims = squeeze_dims(x.shape(), axes)
+                .ok_or_else(|| shape_err(format!("cannot squeeze axes {axes:?}")))?;
             x.clone()
                 .reshaped(dims)
                 .map_err(|e| shape_err(e.to_string()))?
@@ -120,24 +113,57 @@ fn transpose(x: &Tensor<f32>, perm: &[usize]) -> Option<Tensor<f32>> {
     Tensor::new(dims, layout::transpose(x.data(), x.shape(), &perm)).ok()
 }
 
-/// The dims of a squeeze: the given axes, or every 1 when none are given.
-pub fn squeeze_dims(shape: &[usize], axes: &[i64]) -> Vec<usize> {
-    let rank = shape.len() as i64;
+/// An axis of a tensor of `rank`, counting from the end when negative.
+fn axis_in(axis: i64, rank: usize) -> Option<usize> {
+    let rank = i64::try_from(rank).ok()?;
+    let axis = if axis < 0 { axis + rank } else { axis };
+    (0..rank).contains(&axis).then_some(axis as usize)
+}
+
+/// The dims of a squeeze: the given axes, each of size 1, or every 1 when none are
+/// given. `None` when an axis is out of range or not of size 1.
+pub fn squeeze_dims(shape: &[usize], axes: &[i64]) -> Option<Vec<usize>> {
     let axes: Vec<usize> = axes
         .iter()
-        .map(|&a| if a < 0 { a + rank } else { a } as usize)
-        .collect();
-    shape
+        .map(|&a| axis_in(a, shape.len()).filter(|&a| shape[a] == 1))
+        .collect::<Option<_>>()?;
+    Some(
+        shape
+            .iter()
+            .enumerate()
+            .filter(|&(i, &d)| {
+                if axes.is_empty() {
+                    d != 1
+                } else {
+                    !axes.contains(&i)
+                }
+            })
+            .map(|(_, &d)| d)
+            .collect(),
+    )
+}
+
+/// The dims of an unsqueeze: a 1 inserted at each axis of the result. `None` when an
+/// axis is out of range or repeated.
+pub fn unsqueeze_dims(shape: &[usize], axes: &[i64]) -> Option<Vec<usize>> {
+    let rank = shape.len() + axes.len();
+    let mut ones: Vec<usize> = axes
         .iter()
-        .enumerate()
-        .filter(|&(i, &d)| {
-            if axes.is_empty() {
-                d != 1
+        .map(|&a| axis_in(a, rank))
+        .collect::<Option<_>>()?;
+    ones.sort_unstable();
+    if ones.windows(2).any(|w| w[0] == w[1]) {
+        return None;
+    }
+    let mut rest = shape.iter();
+    (0..rank)
+        .map(|i| {
+            if ones.binary_search(&i).is_ok() {
+                Some(1)
             } else {
-                !axes.contains(&i)
+                rest.next().copied()
             }
         })
-        .map(|(_, &d)| d)
         .collect()
 }
 
@@ -159,7 +185,9 @@ fn gather(data: &Tensor<f32>, indices: &Tensor<f32>, axis: i64) -> Option<Tensor
     let dim = *data.shape().get(axis)?;
     let outer: usize = data.shape()[..axis].iter().product();
     let inner: usize = data.shape()[axis + 1..].iter().product();
-    let mut out = Vec::new();
+    // Few indices can still ask for a large output.
+    let n = size::elements("Gather's output", &[outer, indices.len(), inner]).ok()?;
+    let mut out = Vec::with_capacity(n);
     for o in 0..outer {
         for &i in indices.data() {
             let i = if i < 0.0 { i + dim as f32 } else { i } as usize;
@@ -293,7 +321,14 @@ mod tests {
 
     #[test]
     fn squeeze_without_axes_drops_all_ones() {
-        assert_eq!(squeeze_dims(&[1, 3, 1, 2], &[]), vec![3, 2]);
-        assert_eq!(squeeze_dims(&[1, 3, 1, 2], &[-2]), vec![1, 3, 2]);
+        assert_eq!(squeeze_dims(&[1, 3, 1, 2], &[]), Some(vec![3, 2]));
+        assert_eq!(squeeze_dims(&[1, 3, 1, 2], &[-2]), Some(vec![1, 3, 2]));
+        // An axis that is not of size 1, or not an axis at all.
+        assert_eq!(squeeze_dims(&[1, 3, 1, 2], &[1]), None);
+        assert_eq!(squeeze_dims(&[1, 3], &[2]), None);
+        assert_eq!(squeeze_dims(&[1, 3], &[-3]), None);
+        assert_eq!(unsqueeze_dims(&[3, 2], &[0, -1]), Some(vec![1, 3, 2, 1]));
+        assert_eq!(unsqueeze_dims(&[3, 2], &[1, 1]), None);
+        assert_eq!(unsqueeze_dims(&[3, 2], &[3]), None);
     }
 }

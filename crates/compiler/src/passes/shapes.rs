@@ -31,7 +31,37 @@ pub fn infer_shapes(graph: &mut Graph) -> Result<(), CompileError> {
     let mut folded = Vec::with_capacity(graph.nodes.len());
     for index in 0..graph.nodes.len() {
         let node = &graph.nodes[index];
+        let inputs: Vec<&[usize]> = node
+            .inputs
+            .iter()
+            .map(|&i| graph.shape(i).unwrap_or(&[]))
+            .collect();
+        // The shape rule checks the node's inputs (axes in range, shapes that agree)
+        // before folding evaluates it, so folding only ever sees well-formed nodes.
+        // Shape, ConstantOfShape and Gather are only ever folded: their output shape
+        // depends on values, and folding checks them itself.
+        let rule = match node.op {
+            Op::Shape | Op::ConstantOfShape { .. } | Op::Gather { .. } => None,
+            _ => Some(output_shape(graph, node, &inputs)?),
+        };
+        if let Some(shape) = &rule {
+            // Every shape later passes multiply out is checked here, where it is made.
+            size::elements("the output", shape)
+                .map_err(|e| CompileError::shape(node, e.to_string()))?;
+        }
         if let Some(constant) = fold_node(graph, node)? {
+            if rule
+                .as_ref()
+                .is_some_and(|r| r.as_slice() != constant.shape())
+            {
+                return Err(CompileError::shape(
+                    node,
+                    format!(
+                        "folding gives shape {:?} but the shape rule {rule:?}",
+                        constant.shape()
+                    ),
+                ));
+            }
             let output = node.output;
             graph.values[output].shape = Some(constant.shape().to_vec());
             graph.constants.insert(output, constant);
@@ -39,15 +69,9 @@ pub fn infer_shapes(graph: &mut Graph) -> Result<(), CompileError> {
             continue;
         }
         folded.push(false);
-        let inputs: Vec<&[usize]> = node
-            .inputs
-            .iter()
-            .map(|&i| graph.shape(i).unwrap_or(&[]))
-            .collect();
-        let shape = output_shape(graph, node, &inputs)?;
-        // Every shape later passes multiply out is checked here, where it is made.
-        size::elements("the output", &shape)
-            .map_err(|e| CompileError::shape(node, e.to_string()))?;
+        let shape = rule.ok_or_else(|| {
+            CompileError::unsupported(node, "its inputs must be constants or have known shapes")
+        })?;
         let output = node.output;
         graph.values[output].shape = Some(shape);
     }
@@ -199,20 +223,21 @@ fn output_shape(
             }
             Ok(perm.iter().map(|&p| inputs[0][p]).collect())
         }
-        Op::Squeeze { axes } => Ok(fold::squeeze_dims(inputs[0], axes)),
-        Op::Unsqueeze { axes } => {
-            let rank = (inputs[0].len() + axes.len()) as i64;
-            let mut axes: Vec<usize> = axes
-                .iter()
-                .map(|&a| if a < 0 { a + rank } else { a } as usize)
-                .collect();
-            axes.sort_unstable();
-            let mut dims = inputs[0].to_vec();
-            for a in axes {
-                dims.insert(a.min(dims.len()), 1);
-            }
-            Ok(dims)
-        }
+        Op::Squeeze { axes } => fold::squeeze_dims(inputs[0], axes).ok_or_else(|| {
+            CompileError::shape(
+                node,
+                format!("axes {axes:?} are not axes of size 1 of {:?}", inputs[0]),
+            )
+        }),
+        Op::Unsqueeze { axes } => fold::unsqueeze_dims(inputs[0], axes).ok_or_else(|| {
+            CompileError::shape(
+                node,
+                format!(
+                    "axes {axes:?} are not distinct axes of {:?} unsqueezed",
+                    inputs[0]
+                ),
+            )
+        }),
         Op::Pad { pads, .. } => {
             let rank = inputs[0].len();
             if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) {
