@@ -174,4 +174,6 @@ pub fn sum_pool(input: &[u64], geometry: &PoolGeometry, factors: &[u64]) -> Vec<
 }
 
 #[cfg(test)]
+mod privacy;
+#[cfg(test)]
 mod tests;
