@@ -13,14 +13,6 @@ pub fn owner_client_prg(seed: u64) -> Prg {
     Prg::new(Seed::from_u64(seed))
 }
 
-/// How many standard deviations the count of one bits in `words` is from half: a
-/// uniform word stream stays within a few.
-pub fn uniformity_z(words: &[u64]) -> f64 {
-    let ones: u64 = words.iter().map(|w| u64::from(w.count_ones())).sum();
-    let total = words.len() as f64 * 64.0;
-    (ones as f64 - total / 2.0) / (total / 4.0).sqrt()
-}
-
 /// Splits `x` into two additive shares with randomness from `seed`.
 pub fn share(x: &[u64], seed: u64) -> (Vec<u64>, Vec<u64>) {
     let x0 = Prg::new(Seed::from_u64(seed)).u64s(x.len());
