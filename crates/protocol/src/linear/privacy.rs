@@ -85,7 +85,12 @@ fn run(variant: Variant, seeds: &dyn Fn() -> [PairwiseSeeds; 3], layers: &Layers
                 let mut again = Streams::of(&seeds(), StreamId::for_weight(0));
                 weight_mask(F.weight_len(), &mut again.owner_helper)
             }
-            _ => weight_mask(F.weight_len(), &mut s.owner_helper),
+            _ => {
+                let b = weight_mask(F.weight_len(), &mut s.owner_helper);
+                // The helper derives the same B from its end of the stream.
+                assert_eq!(weight_mask(F.weight_len(), &mut s.helper_owner), b);
+                b
+            }
         };
         let f = receive_masked_weight(masked_weight(layers.w[k], &b), F.weight_len());
         client.receive(
