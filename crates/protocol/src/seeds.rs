@@ -142,6 +142,52 @@ mod tests {
     }
 
     #[test]
+    fn the_three_pairs_have_three_different_seeds() {
+        // Pairwise means pairwise: P0's stream with P1 is not its stream with P2, nor
+        // P1's with P2.
+        let [p0, p1, p2] = PairwiseSeeds::for_test(6);
+        let id = StreamId::for_step(1, 0);
+        let streams = [
+            p0.stream(Party::Client, id).u64s(2),
+            p0.stream(Party::Helper, id).u64s(2),
+            p1.stream(Party::Helper, id).u64s(2),
+        ];
+        assert_ne!(streams[0], streams[1]);
+        assert_ne!(streams[0], streams[2]);
+        assert_ne!(streams[1], streams[2]);
+        assert_eq!(p1.stream(Party::ModelOwner, id).u64s(2), streams[0]);
+        assert_eq!(p2.stream(Party::ModelOwner, id).u64s(2), streams[1]);
+        assert_eq!([p0.me(), p1.me(), p2.me()], Party::ALL);
+    }
+
+    #[test]
+    fn a_seed_given_for_oneself_is_dropped() {
+        let seed = Some(Seed::from_u64(1));
+        let p1 = PairwiseSeeds::new(Party::Client, [seed, seed, seed]);
+        let result = std::panic::catch_unwind(|| p1.stream(Party::Client, StreamId::INPUT));
+        assert!(result.is_err(), "P1 must have no seed shared with itself");
+    }
+
+    #[test]
+    fn stream_ids_of_steps_weights_and_the_input_never_collide() {
+        let mut ids = std::collections::HashSet::new();
+        for step in [0, 1, 2, 255, 256, 1 << 20] {
+            for purpose in [0, 1, 2, 255] {
+                assert!(
+                    ids.insert(StreamId::for_step(step, purpose)),
+                    "{step} {purpose}"
+                );
+            }
+        }
+        for weight in [0, 1, 2, 255, 256, 1 << 20] {
+            assert!(ids.insert(StreamId::for_weight(weight)), "weight {weight}");
+        }
+        assert!(ids.insert(StreamId::INPUT));
+        assert_eq!(StreamId::for_step(3, 2), StreamId(0x302));
+        assert_eq!(StreamId::for_weight(5), StreamId((1 << 62) + 5));
+    }
+
+    #[test]
     fn a_rederived_stream_repeats_the_original() {
         let [p0, _, _] = PairwiseSeeds::for_test(1);
         let id = StreamId::for_weight(2);

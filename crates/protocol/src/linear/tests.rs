@@ -68,6 +68,17 @@ fn matrix_product_matches_cleartext_bit_exactly() {
 }
 
 #[test]
+fn elementwise_product_matches_cleartext_bit_exactly() {
+    let f = Elementwise { len: 9 };
+    assert_eq!((f.input_len(), f.weight_len(), f.output_len()), (9, 9, 9));
+    let mut data = Prg::new(Seed::from_u64(14));
+    let (w, x) = (data.u64s(9), data.u64s(9));
+    let (z0, z1) = run(&f, &w, &x, 5);
+    let expected: Vec<u64> = (0..9).map(|i| w[i].wrapping_mul(x[i])).collect();
+    assert_eq!(reconstruct(&z0, &z1), expected);
+}
+
+#[test]
 fn wrong_length_messages_are_rejected() {
     let f = MatMulShape {
         rows: 1,

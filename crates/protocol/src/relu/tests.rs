@@ -107,3 +107,12 @@ fn helper_cannot_run_a_share_holders_step() {
         Err(ProtocolError::WrongParty { .. })
     ));
 }
+
+#[test]
+fn debug_output_names_the_party_and_hides_the_shares() {
+    let corr = ReluCorrelation::draw(&mut Prg::new(Seed::from_u64(1)), 1);
+    let secret = 0x5eed_5eed_5eed_5eedu64;
+    let (state, _) = SecureSelect::start(Party::Client, &[secret], &[secret], corr).expect("P1");
+    let shown = format!("{state:?}");
+    assert_eq!(shown, "SecureSelect { party: Client, .. }");
+}
