@@ -86,3 +86,15 @@ fn sum_pool_is_linear_and_matches_a_direct_average() {
     let direct: u64 = [0, 1, 2, 6, 7, 8].iter().map(|i| 42 + 1 + i).sum();
     assert_eq!(shared[plane + 1], 2 * direct);
 }
+
+#[test]
+fn a_max_pool_correlation_is_one_relu_correlation_per_level_in_order() {
+    // The runtime's single ReLU batch takes its correlation from into_levels().
+    let levels = MaxPoolCorrelation::draw(&mut Prg::new(Seed::from_u64(4)), &[3, 1]).into_levels();
+    let mut prg = Prg::new(Seed::from_u64(4));
+    let expected = [
+        ReluCorrelation::draw(&mut prg, 3),
+        ReluCorrelation::draw(&mut prg, 1),
+    ];
+    assert_eq!(levels, expected);
+}
