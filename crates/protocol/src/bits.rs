@@ -103,6 +103,9 @@ pub fn and_close(
 }
 
 #[cfg(test)]
+mod privacy;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use cryptflow_ring::Seed;

@@ -167,6 +167,8 @@ pub fn owner_finish<F: Bilinear + ?Sized>(
 }
 
 #[cfg(test)]
+mod privacy;
+#[cfg(test)]
 mod tests;
 
 /// `Z = W ⊙ X`, elementwise, for multiplications by model constants (e.g. a

@@ -167,4 +167,6 @@ pub fn window_sums(input: &[u64], geometry: &PoolGeometry) -> Vec<u64> {
 }
 
 #[cfg(test)]
+mod privacy;
+#[cfg(test)]
 mod tests;

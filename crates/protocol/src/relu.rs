@@ -28,7 +28,11 @@
 //!
 //! Privacy: every opened value is a secret masked by fresh dealt randomness the
 //! receiver does not know (`y` by `r`, `f` by `a`, AND openings by triple bits, `e` by
-//! `c`), so each share-holder's view is uniform; the helper receives nothing.
+//! `c`), and the helper's corrections to P1 are masked by P0's shares, so each
+//! share-holder's view is uniform whatever the input; the helper receives nothing.
+//! `privacy.rs` tests this for P0 and P1, and that each broken dealer in `dealers.rs`
+//! (zero mask, reused mask, a share from the receiver's seed, a clear correction) is
+//! caught.
 
 use crate::bits::{self, compact_even, BitTriples};
 use crate::error::{expect_len, ProtocolError};
@@ -86,6 +90,15 @@ impl ReluCorrelation {
     pub fn deal(n: usize, owner_prg: &mut Prg, client_prg: &mut Prg) -> Vec<u64> {
         let owner = Self::draw(owner_prg, n);
         let mut client = Self::draw(client_prg, n);
+        Self::correct_client(&owner, &mut client);
+        client.corrections()
+    }
+
+    /// Overwrites the client's consistency components so that the two shares are
+    /// shares of one correlation. (Apart from `deal` so the tests can deal deliberately
+    /// broken randomness through the same arithmetic.)
+    fn correct_client(owner: &ReluCorrelation, client: &mut ReluCorrelation) {
+        let n = owner.n;
         for i in 0..n {
             let r = owner.r[i].wrapping_add(client.r[i]);
             client.r_bits[i] = r ^ owner.r_bits[i];
@@ -97,7 +110,6 @@ impl ReluCorrelation {
         for (o, c) in owner.levels.iter().zip(client.levels.iter_mut()) {
             BitTriples::correct_client(o, c);
         }
-        client.corrections()
     }
 
     /// The client: its seed-drawn part overwritten by the helper's corrections.
@@ -357,6 +369,10 @@ impl SecureSelect {
     }
 }
 
+#[cfg(test)]
+pub(crate) mod dealers;
+#[cfg(test)]
+pub(crate) mod privacy;
 #[cfg(test)]
 mod tests;
 

@@ -41,28 +41,4 @@ pub fn reveal_to_client(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::{owner_client_prg, uniformity_z};
-
-    #[test]
-    fn shares_reconstruct_the_input() {
-        let x: Vec<u64> = (0..100u64).map(|i| i.wrapping_mul(0x9e37_79b9)).collect();
-        let x0 = owner_input_share(x.len(), &mut owner_client_prg(1));
-        let x1 = client_input_share(&x, &mut owner_client_prg(1));
-        assert_eq!(reveal_to_client(&x1, &x0).expect("same length"), x);
-    }
-
-    #[test]
-    fn owner_share_does_not_depend_on_the_input() {
-        // The owner's share is the same for any input, and uniform.
-        let x0 = owner_input_share(4096, &mut owner_client_prg(2));
-        assert!(uniformity_z(&x0).abs() < 5.0);
-    }
-
-    #[test]
-    fn truncated_owner_share_is_rejected() {
-        let err = reveal_to_client(&[1, 2, 3], &[1, 2]).unwrap_err();
-        assert!(err.to_string().contains("expected 3 words, got 2"), "{err}");
-    }
-}
+mod tests;

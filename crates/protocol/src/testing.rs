@@ -1,18 +1,16 @@
-//! Helpers for the protocol tests: all parties stepped in one thread.
+//! Helpers for the protocol tests: all parties stepped in one thread, and the privacy
+//! check ([`privacy`]).
+
+mod counter;
+mod privacy;
+
+pub use privacy::{assert_caught, check_privacy, Leak, View};
 
 use crate::{PairwiseSeeds, Step, StreamId};
 use cryptflow_ring::{Party, Prg, Seed};
 
 pub fn owner_client_prg(seed: u64) -> Prg {
     Prg::new(Seed::from_u64(seed))
-}
-
-/// How many standard deviations the count of one bits in `words` is from half: a
-/// uniform word stream stays within a few.
-pub fn uniformity_z(words: &[u64]) -> f64 {
-    let ones: u64 = words.iter().map(|w| u64::from(w.count_ones())).sum();
-    let total = words.len() as f64 * 64.0;
-    (ones as f64 - total / 2.0) / (total / 4.0).sqrt()
 }
 
 /// Splits `x` into two additive shares with randomness from `seed`.
@@ -26,54 +24,92 @@ pub fn reconstruct(a: &[u64], b: &[u64]) -> Vec<u64> {
     a.iter().zip(b).map(|(a, b)| a.wrapping_add(*b)).collect()
 }
 
-/// The pairwise generators of the three parties for one stream.
+/// Elementwise `a − b`.
+pub fn subtract(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(a, b)| a.wrapping_sub(*b)).collect()
+}
+
+/// Elementwise `a ⊕ b`.
+pub fn xor(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(a, b)| a ^ b).collect()
+}
+
+/// The pairwise generators of the three parties for one stream, every direction.
 pub struct Streams {
     pub owner_helper: Prg,
+    pub owner_client: Prg,
     pub client_helper: Prg,
+    pub client_owner: Prg,
     /// The helper's copies.
     pub helper_owner: Prg,
     pub helper_client: Prg,
 }
 
+impl Streams {
+    /// Each party's generator for `stream`.
+    pub fn of(seeds: &[PairwiseSeeds; 3], stream: StreamId) -> Streams {
+        let [p0, p1, p2] = seeds;
+        Streams {
+            owner_helper: p0.stream(Party::Helper, stream),
+            owner_client: p0.stream(Party::Client, stream),
+            client_helper: p1.stream(Party::Helper, stream),
+            client_owner: p1.stream(Party::ModelOwner, stream),
+            helper_owner: p2.stream(Party::ModelOwner, stream),
+            helper_client: p2.stream(Party::Client, stream),
+        }
+    }
+}
+
 pub fn streams(master: u64, stream: StreamId) -> Streams {
-    let [p0, p1, p2] = PairwiseSeeds::for_test(master);
-    let streams = Streams {
-        owner_helper: p0.stream(Party::Helper, stream),
-        client_helper: p1.stream(Party::Helper, stream),
-        helper_owner: p2.stream(Party::ModelOwner, stream),
-        helper_client: p2.stream(Party::Client, stream),
+    Streams::of(&PairwiseSeeds::for_test(master), stream)
+}
+
+/// The three parties' seeds for one privacy trial: the pairs `receiver` belongs to get
+/// the same seeds in every trial (the receiver's knowledge is held fixed), the other
+/// pair a seed drawn from `trial` (what the receiver does not know varies).
+pub fn trial_seeds(receiver: Party, trial: u64) -> [PairwiseSeeds; 3] {
+    let pair = |a: Party, b: Party| {
+        let known = a == receiver || b == receiver;
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&(if known { 0xfeed } else { trial }).to_le_bytes());
+        bytes[8] = a.index() as u8;
+        bytes[9] = b.index() as u8;
+        bytes[10] = u8::from(known);
+        Some(Seed(bytes))
     };
-    // The pairs really share their streams.
-    debug_assert_eq!(
-        p1.stream(Party::ModelOwner, stream).u64s(2),
-        p0.stream(Party::Client, stream).u64s(2)
-    );
-    streams
+    let (p0, p1, p2) = (Party::ModelOwner, Party::Client, Party::Helper);
+    [
+        PairwiseSeeds::new(p0, [None, pair(p0, p1), pair(p0, p2)]),
+        PairwiseSeeds::new(p1, [pair(p0, p1), None, pair(p1, p2)]),
+        PairwiseSeeds::new(p2, [pair(p0, p2), pair(p1, p2), None]),
+    ]
 }
 
-/// What each share-holder received during an interactive run.
+/// The messages each share-holder sent, round by round.
 #[derive(Debug, Default)]
-pub struct Views {
-    pub owner: Vec<u64>,
-    pub client: Vec<u64>,
+pub struct Transcript {
+    pub owner: Vec<Vec<u64>>,
+    pub client: Vec<Vec<u64>>,
 }
 
-/// Steps two share-holders in lockstep until both finish, recording their views.
+/// Steps two share-holders in lockstep until both finish, recording their messages.
 pub fn run_pair<S, T>(
     (mut p0, mut m0): (S, Vec<u64>),
     (mut p1, mut m1): (S, Vec<u64>),
     mut step: impl FnMut(&mut S, &[u64]) -> Step<T>,
-) -> (T, T, Views) {
-    let mut views = Views::default();
+) -> (T, T, Transcript) {
+    let mut transcript = Transcript::default();
     loop {
-        views.owner.extend_from_slice(&m1);
-        views.client.extend_from_slice(&m0);
         match (step(&mut p0, &m1), step(&mut p1, &m0)) {
             (Step::Send(a), Step::Send(b)) => {
-                m0 = a;
-                m1 = b;
+                transcript.owner.push(std::mem::replace(&mut m0, a));
+                transcript.client.push(std::mem::replace(&mut m1, b));
             }
-            (Step::Done(a), Step::Done(b)) => return (a, b, views),
+            (Step::Done(a), Step::Done(b)) => {
+                transcript.owner.push(m0);
+                transcript.client.push(m1);
+                return (a, b, transcript);
+            }
             _ => panic!("the share-holders disagree on the number of rounds"),
         }
     }

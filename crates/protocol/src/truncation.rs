@@ -6,6 +6,10 @@
 //! at most 2^(ℓ+1−64) over the randomness of the shares, when it is off by about
 //! 2^(64−d). With activations below 2^40 at scale 2s (|real value| < 2^16 at s = 12)
 //! that is below 2^-23 per element. The compiler keeps values far from that bound.
+//!
+//! Privacy: nothing is sent or received, so no party's view changes and there is
+//! nothing for a privacy test to check; each party's result is a function of its own
+//! share alone.
 
 use cryptflow_ring::Party;
 

@@ -12,6 +12,7 @@ use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
 use cryptflow_protocol::StreamId;
 use cryptflow_ring::Party;
+use std::collections::HashSet;
 
 /// Runs P2 to the end of one inference.
 pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeError> {
@@ -20,13 +21,22 @@ pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeE
     let program = session::receive_program(transport)?;
     let mut link = Link::new(transport, seeds);
     let setup = recorder.elapsed();
+    // Weights whose mask B this helper has derived (see `deal_linear`).
+    let mut masks_derived = HashSet::new();
     for (step, instruction) in program.instructions.iter().enumerate() {
         recorder.begin(&link);
         let n = program.slot_len(instruction.inputs[0]);
         let message = match &instruction.kernel {
             Kernel::Conv {
                 geometry, weight, ..
-            } => Some(deal_linear(&link, &program, step, geometry, *weight)),
+            } => Some(deal_linear(
+                &link,
+                &program,
+                step,
+                geometry,
+                *weight,
+                &mut masks_derived,
+            )),
             Kernel::MatMul {
                 rows,
                 inner,
@@ -39,7 +49,14 @@ pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeE
                     inner: *inner,
                     out: *out,
                 };
-                Some(deal_linear(&link, &program, step, &shape, *weight))
+                Some(deal_linear(
+                    &link,
+                    &program,
+                    step,
+                    &shape,
+                    *weight,
+                    &mut masks_derived,
+                ))
             }
             Kernel::Scale { weight } => Some(deal_linear(
                 &link,
@@ -47,6 +64,7 @@ pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeE
                 step,
                 &Elementwise { len: n },
                 *weight,
+                &mut masks_derived,
             )),
             kernel => select_sizes(kernel, n).map(|sizes| {
                 let (mut p0, mut p1) = pair_streams(&link, stream(step, SELECT));
@@ -69,18 +87,103 @@ fn pair_streams(link: &Link, id: StreamId) -> (cryptflow_ring::Prg, cryptflow_ri
     )
 }
 
+/// The helper's correction for one use of a linear layer.
+///
+/// The weight mask B is fixed per weight and session: P0 derives it once, to send
+/// `F = W − B`; a weight used by several instructions is multiplied by B at each use.
+/// Rather than hold every mask of the model, the helper recomputes B from its stream at
+/// each use: the first use takes the stream fresh, later ones re-derive it (the same B,
+/// never a new pad), which the seeds' debug record of used streams tells apart.
 fn deal_linear(
     link: &Link,
     program: &Program,
     step: usize,
     f: &dyn Bilinear,
     weight: WeightId,
+    masks_derived: &mut HashSet<WeightId>,
 ) -> Vec<u64> {
     let len = program.weight_shapes[weight].iter().product();
-    let mask = linear::weight_mask(
-        len,
-        &mut link.stream(Party::ModelOwner, StreamId::for_weight(weight)),
-    );
+    let id = StreamId::for_weight(weight);
+    let mut mask_prg = if masks_derived.insert(weight) {
+        link.stream(Party::ModelOwner, id)
+    } else {
+        link.seeds.rederive(Party::ModelOwner, id)
+    };
+    let mask = linear::weight_mask(len, &mut mask_prg);
     let (mut p0, mut p1) = pair_streams(link, stream(step, LINEAR));
     linear::deal(f, &mask, &mut p0, &mut p1)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{decode_output, encode_input, plain, run_client, run_helper, run_model_owner};
+    use cryptflow_compiler::compile;
+    use cryptflow_ir::{GemmAttrs, Graph, Kernel, Node, Op};
+    use cryptflow_net::MemoryTransport;
+    use cryptflow_ring::Tensor;
+
+    /// x[1, 4] → MatMul(W₀) → MatMul(W₁), compiled, then rewired so that both products
+    /// use W₀: the helper deals with one weight's mask twice.
+    fn shared_weight_program() -> (cryptflow_ir::Program, cryptflow_ir::Weights) {
+        let mut g = Graph::default();
+        let x = g.add_value("x", Some(vec![1, 4]));
+        let gemm = Op::Gemm(GemmAttrs {
+            alpha: 1.0,
+            beta: 1.0,
+            trans_a: false,
+            trans_b: true,
+        });
+        let mut input = x;
+        for (i, name) in ["fc0", "fc1"].into_iter().enumerate() {
+            let w = g.add_value(format!("w{i}"), None);
+            let values = (0..16).map(|k| (k as f32 - 7.5) / 8.0).collect();
+            let tensor = Tensor::new(vec![4, 4], values).expect("sized");
+            g.constants.insert(w, tensor);
+            let output = g.add_value(name, None);
+            g.nodes.push(Node {
+                name: name.into(),
+                op: gemm.clone(),
+                inputs: vec![input, w],
+                output,
+            });
+            input = output;
+        }
+        g.input = x;
+        g.output = input;
+        let compiled = compile(g, 12).expect("compiles");
+        let mut program = compiled.program;
+        let mut first = None;
+        for instruction in &mut program.instructions {
+            if let Kernel::MatMul { weight, .. } = &mut instruction.kernel {
+                *weight = *first.get_or_insert(*weight);
+            }
+        }
+        (program, compiled.weights)
+    }
+
+    #[test]
+    fn a_weight_used_twice_is_dealt_with_one_mask_and_no_stream_reuse() {
+        // In debug builds the seeds panic if any stream is handed out twice; the helper
+        // re-derives the shared weight's mask for its second use instead.
+        let (program, weights) = shared_weight_program();
+        let uses = program
+            .instructions
+            .iter()
+            .filter(|i| matches!(i.kernel, Kernel::MatMul { weight: 0, .. }))
+            .count();
+        assert_eq!(uses, 2, "both products use weight 0");
+        let input = Tensor::new(vec![1, 4], vec![0.5, -1.0, 0.25, 2.0]).expect("sized");
+        let [mut t0, mut t1, mut t2] = MemoryTransport::triple();
+        let (p, w) = (program.clone(), weights.clone());
+        let owner = std::thread::spawn(move || run_model_owner(&mut t0, &p, &w));
+        let helper = std::thread::spawn(move || run_helper(&mut t2));
+        let secure = run_client(&mut t1, &input).expect("client");
+        owner.join().expect("P0 thread").expect("owner");
+        helper.join().expect("P2 thread").expect("helper");
+        let encoded = encode_input(&program, &input).expect("encodes");
+        let twin = decode_output(&program, &plain::run(&program, &weights, encoded));
+        for (s, t) in secure.output.data().iter().zip(twin.data()) {
+            assert!((s - t).abs() < 1e-2, "{:?} vs {:?}", secure.output, twin);
+        }
+    }
 }

@@ -1,0 +1,99 @@
+//! Test-only dealers of deliberately broken ReLU randomness, for showing that the
+//! privacy tests catch each kind of leak. They run the production arithmetic
+//! ([`ReluCorrelation::correct_client`]) on tweaked draws, so every broken dealing is
+//! still a consistent correlation: the protocol stays correct and only a privacy test
+//! can tell.
+
+use super::ReluCorrelation;
+use cryptflow_ring::Prg;
+
+/// The two shares of a dealing and the helper's message to P1.
+#[derive(Debug)]
+pub(crate) struct Dealt {
+    pub owner: ReluCorrelation,
+    pub client: ReluCorrelation,
+    pub message: Vec<u64>,
+}
+
+/// A way to break the dealer's masks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Defect {
+    /// None: the production dealing, through the draws of the given generators.
+    Honest,
+    /// The opening mask r is zero, so `y = x` is opened.
+    ZeroMask,
+    /// The selection mask a is r again: the openings `y = x + r` and `f = v − a` in
+    /// one message share one pad.
+    ReusedMask,
+    /// P0's XOR share of r's bits is zero, so the helper sends P1 the bits of r itself.
+    ClearCorrection,
+}
+
+/// Draws both shares (P0's from `owner_prg`, P1's from `client_prg`) without
+/// correcting them yet.
+pub(crate) fn draw(n: usize, owner_prg: &mut Prg, client_prg: &mut Prg) -> [ReluCorrelation; 2] {
+    [
+        ReluCorrelation::draw(owner_prg, n),
+        ReluCorrelation::draw(client_prg, n),
+    ]
+}
+
+/// Breaks drawn shares as `defect` says.
+pub(crate) fn apply(defect: Defect, [owner, client]: &mut [ReluCorrelation; 2]) {
+    match defect {
+        Defect::Honest => {}
+        Defect::ZeroMask => {
+            owner.r.fill(0);
+            client.r.fill(0);
+        }
+        Defect::ReusedMask => {
+            owner.a.clone_from(&owner.r);
+            client.a.clone_from(&client.r);
+        }
+        Defect::ClearCorrection => owner.r_bits.fill(0),
+    }
+}
+
+/// Makes `to` mask its opening with the same r as `from` (a pad reused across two
+/// batches), on the first elements the two have in common.
+pub(crate) fn reuse_opening_mask(from: &[ReluCorrelation; 2], to: &mut [ReluCorrelation; 2]) {
+    for (f, t) in from.iter().zip(to.iter_mut()) {
+        let k = f.n.min(t.n);
+        t.r[..k].copy_from_slice(&f.r[..k]);
+    }
+}
+
+/// Makes the client's share consistent with the owner's, as the helper does.
+pub(crate) fn finish([owner, mut client]: [ReluCorrelation; 2]) -> Dealt {
+    ReluCorrelation::correct_client(&owner, &mut client);
+    let message = client.corrections();
+    Dealt {
+        owner,
+        client,
+        message,
+    }
+}
+
+/// Draws, breaks and corrects one batch.
+pub(crate) fn deal(defect: Defect, n: usize, owner_prg: &mut Prg, client_prg: &mut Prg) -> Dealt {
+    let mut shares = draw(n, owner_prg, client_prg);
+    apply(defect, &mut shares);
+    finish(shares)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cryptflow_ring::Seed;
+
+    #[test]
+    fn the_honest_test_dealer_is_the_production_dealer() {
+        let prg = |s| Prg::new(Seed::from_u64(s));
+        let dealt = deal(Defect::Honest, 5, &mut prg(1), &mut prg(2));
+        let message = ReluCorrelation::deal(5, &mut prg(1), &mut prg(2));
+        assert_eq!(dealt.message, message);
+        assert_eq!(dealt.owner, ReluCorrelation::draw(&mut prg(1), 5));
+        let client = ReluCorrelation::for_client(5, &mut prg(2), &message).expect("dealt");
+        assert_eq!(dealt.client, client);
+    }
+}
