@@ -127,10 +127,10 @@ pub enum NetError {
     /// The peer's certificate is not the one pinned for the party it is (the one we
     /// dialled) or claims to be (the one named in its TLS server name).
     #[error(
-        "a connection claiming to be {peer} ({addr}) presented a certificate that is not \
-         {pinned} (it presented fingerprint {presented}; {pinned} has {expected}): if \
-         {peer} made a new key, copy its new certificate into every party's --certs \
-         directory; otherwise something else is posing as {peer}"
+        "a connection claiming to be {peer} presented a certificate that is not {pinned} \
+         (it presented fingerprint {presented}; {pinned} has {expected}; peer address \
+         {addr}): if {peer} made a new key, copy its new certificate into every party's \
+         --certs directory; otherwise something else is posing as {peer}"
     )]
     PeerCertificateRejected {
         peer: Party,
@@ -280,11 +280,11 @@ fn party_list(parties: &[Party]) -> String {
     }
 }
 
-/// "P2 (helper) (127.0.0.1:7002)", or "the peer at 127.0.0.1:7002" when we do not
+/// "P2 (helper) at 127.0.0.1:7002", or "the peer at 127.0.0.1:7002" when we do not
 /// know which party it is.
 fn who(peer: &Option<Party>, addr: &SocketAddr) -> String {
     match peer {
-        Some(peer) => format!("{peer} ({addr})"),
+        Some(peer) => format!("{peer} at {addr}"),
         None => format!("the peer at {addr}"),
     }
 }
