@@ -218,6 +218,27 @@ fn party_without_keys_or_plaintext_is_refused_and_says_how_to_make_keys() {
         2,
         &["party1.key is not the private key of", "party2.crt"],
     );
+    let empty = tempfile::tempdir().unwrap();
+    let no_certs = cryptflow(&[
+        "party",
+        "--id",
+        "2",
+        "--peers",
+        peers,
+        "--key",
+        path_str(&dir.path().join("party2.key")),
+        "--certs",
+        path_str(empty.path()),
+    ]);
+    assert_fails(
+        &no_certs,
+        2,
+        &[
+            "cannot load a PEM certificate from",
+            "party0.crt",
+            "--certs must hold",
+        ],
+    );
 }
 
 #[test]

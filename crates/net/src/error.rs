@@ -197,13 +197,12 @@ pub enum NetError {
     },
 
     /// A key or certificate file could not be read or holds no PEM item of its kind.
-    #[error(
-        "cannot load {what} from {}: make keys with `cryptflow keygen`",
-        path.display()
-    )]
+    #[error("cannot load {what} from {}: {hint}", path.display())]
     TlsFile {
         path: PathBuf,
         what: &'static str,
+        /// What to do about it.
+        hint: &'static str,
         #[source]
         source: rustls::pki_types::pem::Error,
     },

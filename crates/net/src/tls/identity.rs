@@ -84,6 +84,7 @@ impl TlsIdentity {
         let key_der = PrivateKeyDer::from_pem_file(key).map_err(|source| NetError::TlsFile {
             path: key.to_owned(),
             what: "a PEM private key",
+            hint: "make this party's key with `cryptflow keygen --id N --out DIR`",
             source,
         })?;
         let load_certificate = |party| {
@@ -91,6 +92,8 @@ impl TlsIdentity {
             let der = CertificateDer::from_pem_file(&path).map_err(|source| NetError::TlsFile {
                 path: path.clone(),
                 what: "a PEM certificate",
+                hint: "--certs must hold every party's certificate, as the keygen of \
+                       that party wrote it, named party0.crt, party1.crt and party2.crt",
                 source,
             })?;
             Ok::<_, NetError>(PinnedCertificate::new(der, path.display().to_string()))
