@@ -27,8 +27,10 @@ enum Command {
     Compile(commands::compile::CompileArgs),
     /// Run a secure inference with all three parties on this machine (three processes, TCP on 127.0.0.1).
     Infer(commands::infer::InferArgs),
-    /// Run one party, for a deployment on three hosts.
+    /// Run one party, for a deployment on three hosts (TLS with pinned certificates).
     Party(commands::party::PartyArgs),
+    /// Make a party's TLS private key and self-signed certificate for `party`.
+    Keygen(commands::keygen::KeygenArgs),
     /// Run the same fixed-point program in the clear (the ideal twin), for comparison.
     Plain(commands::infer::InferArgs),
     /// Write the tensor a photo becomes as model input (ImageNet preprocessing) to .npy.
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => commands::compile::run(args),
         Command::Infer(args) => commands::infer::run(args),
         Command::Party(args) => commands::party::run(args),
+        Command::Keygen(args) => commands::keygen::run(args),
         Command::Plain(args) => commands::plain::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Preprocess(args) => commands::preprocess::run(args),

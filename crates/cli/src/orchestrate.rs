@@ -1,9 +1,12 @@
 //! Runs the three parties as separate OS processes on this machine, talking over TCP on
 //! 127.0.0.1, and gathers their measurements. Each party is `cryptflow party`, exactly
-//! what a three-host deployment runs.
+//! what a three-host deployment runs. The channels are plaintext (`--plaintext`: all
+//! three are on this machine's loopback), or TLS with keys made for this run.
 
 use crate::report::PartyLine;
 use anyhow::{anyhow, bail, Context, Result};
+use cryptflow_net::tls::key_file_name;
+use cryptflow_net::Party;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
@@ -19,6 +22,8 @@ pub struct LocalRun<'a> {
     pub preprocess: &'a crate::image_input::Preprocess,
     pub scale: u32,
     pub timeout_s: u64,
+    /// TLS with fresh keys in a temporary directory, instead of plaintext.
+    pub tls: bool,
 }
 
 struct Running {
@@ -41,10 +46,13 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
         .map_err(|e| anyhow!("no randomness for the session id: {e}"))?;
     let session: String = session.iter().map(|b| format!("{b:02x}")).collect();
     let exe = std::env::current_exe().context("cannot find the cryptflow executable")?;
+    // Removed when the run ends, keys and all.
+    let keys = run.tls.then(make_keys).transpose()?;
     let mut running = Vec::with_capacity(3);
-    for (id, name) in ["P0 (model owner)", "P1 (client)", "P2 (helper)"]
-        .into_iter()
-        .enumerate()
+    for (party, name) in
+        Party::ALL
+            .into_iter()
+            .zip(["P0 (model owner)", "P1 (client)", "P2 (helper)"])
     {
         let mut command = Command::new(&exe);
         command
@@ -52,7 +60,7 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
                 "party",
                 "--report",
                 "--id",
-                &id.to_string(),
+                &party.index().to_string(),
                 "--peers",
                 &peers,
                 "--session",
@@ -67,13 +75,21 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        match id {
-            0 => command.arg("--model").arg(run.model),
-            1 => command
+        match &keys {
+            Some(dir) => command
+                .arg("--key")
+                .arg(dir.path().join(key_file_name(party)))
+                .arg("--certs")
+                .arg(dir.path()),
+            None => command.arg("--plaintext"),
+        };
+        match party {
+            Party::ModelOwner => command.arg("--model").arg(run.model),
+            Party::Client => command
                 .arg("--input")
                 .arg(run.input)
                 .args(preprocess_args(run.preprocess)),
-            _ => &mut command,
+            Party::Helper => &mut command,
         };
         let mut child = command
             .spawn()
@@ -88,6 +104,18 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
         });
     }
     wait_all(running, Duration::from_secs(run.timeout_s * 10 + 60))
+}
+
+/// A temporary directory with a fresh key and certificate for each party.
+fn make_keys() -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("cryptflow-keys-")
+        .tempdir()
+        .context("cannot make a temporary directory for the TLS keys")?;
+    for party in Party::ALL {
+        crate::commands::keygen::write_party_files(party, dir.path(), false)?;
+    }
+    Ok(dir)
 }
 
 /// The client's image preprocessing flags, passed through.

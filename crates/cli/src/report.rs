@@ -39,16 +39,21 @@ impl From<&LayerReport> for LayerLine {
     }
 }
 
-/// The `--json` object of `infer` and `plain`.
+/// The `--json` object of `infer`, `plain` and `party`. `infer` and `plain` fill in
+/// every field; `party --json` only what that one party knows, the rest is null.
 #[derive(Clone, Debug, Serialize)]
 pub struct InferenceJson {
-    pub output: Vec<f32>,
-    pub shape: Vec<usize>,
-    pub top1: usize,
+    /// The decoded output; null on P0 and P2, which do not learn it.
+    pub output: Option<Vec<f32>>,
+    pub shape: Option<Vec<usize>>,
+    pub top1: Option<usize>,
     pub wall_s: f64,
-    pub bytes_sent: [u64; 3],
+    /// Bytes each party sent, indexed by party; null for a party whose process this
+    /// is not.
+    pub bytes_sent: [Option<u64>; 3],
     pub rounds: u64,
-    pub peak_rss_mib: [f64; 3],
+    /// Peak resident memory of each party's process; null as for `bytes_sent`.
+    pub peak_rss_mib: [Option<f64>; 3],
 }
 
 /// Index of the largest value (the first one on ties).

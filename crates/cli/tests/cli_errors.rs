@@ -224,9 +224,9 @@ fn a_decode_error_states_its_cause_once() {
 #[test]
 fn party_without_its_file_says_what_to_add() {
     let peers = "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3";
-    let owner = cryptflow(&["party", "--id", "0", "--peers", peers]);
+    let owner = cryptflow(&["party", "--id", "0", "--peers", peers, "--plaintext"]);
     assert_fails(&owner, 2, &["party 0 (model owner) needs --model"]);
-    let client = cryptflow(&["party", "--id", "1", "--peers", peers]);
+    let client = cryptflow(&["party", "--id", "1", "--peers", peers, "--plaintext"]);
     assert_fails(&client, 2, &["party 1 (client) needs --input"]);
 }
 
@@ -253,6 +253,7 @@ fn an_unreachable_model_owner_is_named_with_its_address() {
             path_str(&digit_7()),
             "--timeout",
             "1",
+            "--plaintext",
         ],
     )
     .finish_within(Duration::from_secs(10));
@@ -298,6 +299,7 @@ fn a_client_that_disconnects_mid_run_is_named_by_the_model_owner() {
             "5",
             "--session",
             session_hex,
+            "--plaintext",
         ];
         let mut args = vec!["party", "--id", id];
         args.extend(common);

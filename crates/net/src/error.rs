@@ -1,5 +1,6 @@
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cryptflow_ring::Party;
@@ -101,6 +102,142 @@ pub enum NetError {
         theirs: [u8; 16],
     },
 
+    /// We require TLS but the peer opened (or answered) with the plaintext hello.
+    #[error(
+        "{} speaks plaintext, but this party requires TLS: start every party with \
+         --key and --certs, or every party with --plaintext",
+        who(peer, addr)
+    )]
+    PlaintextPeer {
+        peer: Option<Party>,
+        addr: SocketAddr,
+    },
+
+    /// We run in plaintext but the peer opened (or answered) with TLS.
+    #[error(
+        "{} speaks TLS, but this party runs with --plaintext: give every party --key \
+         and --certs, or every party --plaintext",
+        who(peer, addr)
+    )]
+    TlsPeer {
+        peer: Option<Party>,
+        addr: SocketAddr,
+    },
+
+    /// The peer's certificate is not the one pinned for the party it is (the one we
+    /// dialled) or claims to be (the one named in its TLS server name).
+    #[error(
+        "a connection claiming to be {peer} presented a certificate that is not {pinned} \
+         (it presented fingerprint {presented}; {pinned} has {expected}; peer address \
+         {addr}): if {peer} made a new key, copy its new certificate into every party's \
+         --certs directory; otherwise something else is posing as {peer}"
+    )]
+    PeerCertificateRejected {
+        peer: Party,
+        addr: SocketAddr,
+        /// The pinned certificate, e.g. `certs/party2.crt`.
+        pinned: String,
+        presented: String,
+        expected: String,
+    },
+
+    /// The peer refused our certificate during the TLS handshake.
+    #[error(
+        "{} rejected our certificate (TLS alert {alert}): check that its --certs \
+         directory holds our current certificate as party{}.crt (fingerprint {ours}), \
+         and that we run with the right --key",
+        who(peer, addr),
+        me.index()
+    )]
+    CertificateRefusedByPeer {
+        me: Party,
+        peer: Option<Party>,
+        addr: SocketAddr,
+        ours: String,
+        alert: String,
+    },
+
+    /// The peer authenticated as one party but its hello (inside TLS) claims another.
+    #[error(
+        "{addr} authenticated with the certificate of {certified} but its hello says it \
+         is party index {claimed}: refusing it"
+    )]
+    PartyNotCertified {
+        addr: SocketAddr,
+        certified: Party,
+        claimed: u8,
+    },
+
+    /// A TLS dialler did not name a party in its server name (`p0.cryptflow` ...).
+    #[error(
+        "the TLS connection from {addr} does not say which party it is (server name \
+         {server_name:?}): is it a cryptflow party of this version?"
+    )]
+    UnnamedTlsPeer {
+        addr: SocketAddr,
+        server_name: Option<String>,
+    },
+
+    /// The TLS handshake failed for a reason other than the certificates.
+    #[error("the TLS handshake with {} failed", who(peer, addr))]
+    TlsHandshake {
+        peer: Option<Party>,
+        addr: SocketAddr,
+        #[source]
+        source: rustls::Error,
+    },
+
+    /// A record from the peer failed to decrypt or parse after the handshake: the
+    /// traffic was tampered with or corrupted on the way.
+    #[error("the TLS channel with {peer} failed: its traffic was corrupted or tampered with")]
+    TlsChannel {
+        peer: Party,
+        #[source]
+        source: rustls::Error,
+    },
+
+    /// A key or certificate file could not be read or holds no PEM item of its kind.
+    #[error("cannot load {what} from {}: {hint}", path.display())]
+    TlsFile {
+        path: PathBuf,
+        what: &'static str,
+        /// What to do about it.
+        hint: &'static str,
+        #[source]
+        source: rustls::pki_types::pem::Error,
+    },
+
+    /// The private key is not the one of our own pinned certificate.
+    #[error(
+        "{key} is not the private key of {certificate}: {me} must run with its own \
+         --key and a --certs directory holding the certificate made with that key"
+    )]
+    KeyMismatch {
+        me: Party,
+        key: String,
+        certificate: String,
+    },
+
+    /// The private key is malformed or of a kind the TLS provider cannot sign with.
+    #[error("cannot use {key} as a TLS key: make a new one with `cryptflow keygen`")]
+    UnusableKey {
+        key: String,
+        #[source]
+        source: rustls::Error,
+    },
+
+    /// Making a key pair and certificate failed.
+    #[error("cannot make a key and certificate for {party}")]
+    KeyGeneration {
+        party: Party,
+        #[source]
+        source: rcgen::Error,
+    },
+
+    /// The TLS identity in the configuration is another party's.
+    #[error("{me} was given the TLS identity of {identity}")]
+    WrongIdentity { me: Party, identity: Party },
+
     /// A frame over the configured limit (announced by the peer, or one we were asked
     /// to send).
     #[error(
@@ -142,6 +279,15 @@ fn party_list(parties: &[Party]) -> String {
     }
 }
 
+/// "P2 (helper) at 127.0.0.1:7002", or "the peer at 127.0.0.1:7002" when we do not
+/// know which party it is.
+fn who(peer: &Option<Party>, addr: &SocketAddr) -> String {
+    match peer {
+        Some(peer) => format!("{peer} at {addr}"),
+        None => format!("the peer at {addr}"),
+    }
+}
+
 fn hex(bytes: &[u8; 16]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
@@ -156,6 +302,15 @@ pub(crate) fn is_disconnect(error: &io::Error) -> bool {
             | io::ErrorKind::BrokenPipe
             | io::ErrorKind::NotConnected
     )
+}
+
+/// The TLS error an I/O error carries, if it came out of rustls (which reports
+/// bad records as `InvalidData` with the rustls error inside).
+pub(crate) fn tls_source(error: &io::Error) -> Option<&rustls::Error> {
+    if error.kind() != io::ErrorKind::InvalidData {
+        return None;
+    }
+    error.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
 /// Whether an I/O error is a socket timeout (Unix reports `WouldBlock`, Windows

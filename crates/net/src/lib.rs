@@ -3,7 +3,8 @@
 //! * [`Transport`]: ordered point-to-point messages; what protocol drivers use.
 //! * [`TcpTransport`]: one TCP connection per pair of parties, each opened with a
 //!   handshake (magic, protocol version, party, session id) and carrying
-//!   length-prefixed frames.
+//!   length-prefixed frames; with a [`tls::TlsIdentity`] in the [`TcpConfig`], all
+//!   of it inside mutually authenticated TLS 1.3 with pinned certificates.
 //! * [`MemoryTransport`]: the same behaviour over in-process channels, for tests
 //!   that run the three parties on threads.
 //! * [`CommStats`]: bytes and messages per peer and in total.
@@ -22,8 +23,10 @@
 //!
 //! **Wire format.** After the 23-byte hello each way, every message is its length as
 //! a little-endian u64 followed by the payload. Ring elements
-//! ([`Transport::send_words`]) are little-endian u64s.
+//! ([`Transport::send_words`]) are little-endian u64s. Over TLS nothing else is on
+//! the wire: the TLS handshake, then the same bytes as TLS application data.
 
+mod duplex;
 mod error;
 mod frame;
 mod handshake;
@@ -32,6 +35,7 @@ mod memory;
 mod mesh;
 mod stats;
 mod tcp;
+pub mod tls;
 mod transport;
 mod words;
 mod writer;
@@ -41,4 +45,5 @@ pub use error::NetError;
 pub use memory::MemoryTransport;
 pub use stats::CommStats;
 pub use tcp::{TcpConfig, TcpTransport};
+pub use tls::TlsIdentity;
 pub use transport::Transport;

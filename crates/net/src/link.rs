@@ -1,13 +1,13 @@
-//! One established connection to one peer: we read frames from the socket
-//! ourselves and hand frames to write to a [`Writer`] thread.
+//! One established connection to one peer, plaintext or TLS: we read frames from
+//! the connection ourselves and hand frames to write to a [`Writer`] thread.
 
 use std::io::{BufReader, Read};
-use std::net::TcpStream;
 use std::time::Duration;
 
 use cryptflow_ring::Party;
 
-use crate::error::{is_disconnect, is_timeout};
+use crate::duplex::{Established, ReadHalf};
+use crate::error::{is_disconnect, is_timeout, tls_source};
 use crate::frame::{read_frame, FrameError};
 use crate::writer::Writer;
 use crate::NetError;
@@ -20,7 +20,7 @@ const DISCARD_LIMIT: usize = 64 << 20;
 #[derive(Debug)]
 pub(crate) struct Link {
     peer: Party,
-    reader: BufReader<TcpStream>,
+    reader: BufReader<ReadHalf>,
     /// Set after any read error: the stream may be mid-frame, so nothing after it
     /// can be trusted.
     reader_failed: bool,
@@ -34,7 +34,7 @@ impl Link {
     pub(crate) fn new(
         me: Party,
         peer: Party,
-        stream: TcpStream,
+        connection: Established,
         io_timeout: Duration,
         max_frame_bytes: u64,
     ) -> Result<Link, NetError> {
@@ -44,18 +44,19 @@ impl Link {
         };
         // A zero timeout is refused by the OS; we take it to mean "wait forever".
         let timeout = Some(io_timeout).filter(|timeout| !timeout.is_zero());
-        stream
+        let socket = connection.socket();
+        socket
             .set_read_timeout(timeout)
             .map_err(io("setting the read timeout on"))?;
         // Also bounds how long a writer (and so dropping the transport) can hang on
         // a peer that stopped reading.
-        stream
+        socket
             .set_write_timeout(timeout)
             .map_err(io("setting the write timeout on"))?;
-        let write_half = stream.try_clone().map_err(io("cloning"))?;
+        let (read_half, write_half) = connection.split().map_err(io("splitting"))?;
         Ok(Link {
             peer,
-            reader: BufReader::with_capacity(READ_BUFFER_BYTES, stream),
+            reader: BufReader::with_capacity(READ_BUFFER_BYTES, read_half),
             reader_failed: false,
             writer: Writer::spawn(me, peer, write_half, io_timeout)?,
             io_timeout,
@@ -101,9 +102,10 @@ impl Link {
     /// Closing a TCP socket that still holds unread input makes the kernel send a
     /// reset instead of a normal close, and a reset throws away whatever of *our*
     /// output the peer has not yet received. So before closing we read and drop any
-    /// input that has already arrived (without waiting for more).
+    /// input that has already arrived (without waiting for more). Over TLS we drop
+    /// the ciphertext itself: nothing in it is read any more.
     fn discard_unread(&mut self) {
-        let stream = self.reader.get_mut();
+        let mut stream = self.reader.get_ref().socket();
         if stream.set_nonblocking(true).is_err() {
             return;
         }
@@ -130,9 +132,17 @@ impl Link {
                 peer,
                 timeout: self.io_timeout,
             },
-            FrameError::Io(source) => NetError::Io {
-                context: format!("reading from {peer}"),
-                source,
+            FrameError::Io(source) => match tls_source(&source) {
+                // A record that fails to decrypt or parse: tampered, injected or
+                // garbled on the way.
+                Some(tls) => NetError::TlsChannel {
+                    peer,
+                    source: tls.clone(),
+                },
+                None => NetError::Io {
+                    context: format!("reading from {peer}"),
+                    source,
+                },
             },
         }
     }

@@ -6,6 +6,7 @@ use cryptflow_ring::Party;
 use crate::link::Link;
 use crate::mesh::{self, Setup};
 use crate::stats::PeerStats;
+use crate::tls::TlsIdentity;
 use crate::{CommStats, NetError, Transport};
 
 /// How a [`TcpTransport`] connects and how long it waits.
@@ -21,6 +22,9 @@ pub struct TcpConfig {
     pub session_id: [u8; 16],
     /// Largest message accepted from or sent to a peer, in payload bytes.
     pub max_frame_bytes: u64,
+    /// Mutually authenticated TLS 1.3 with pinned certificates; `None`: plaintext
+    /// (for a trusted network or loopback only). All three parties must agree.
+    pub tls: Option<TlsIdentity>,
 }
 
 impl Default for TcpConfig {
@@ -30,6 +34,7 @@ impl Default for TcpConfig {
             io_timeout: Duration::from_secs(120),
             session_id: [0; 16],
             max_frame_bytes: 4 << 30,
+            tls: None,
         }
     }
 }
@@ -71,19 +76,30 @@ impl TcpTransport {
     /// Party i dials every party with a lower index, retrying with a short backoff
     /// because peers start in any order, and accepts one connection from every party
     /// with a higher index. Every connection starts with a handshake checking magic,
-    /// protocol version, party and session id. All of it must finish within
-    /// `config.connect_timeout`; otherwise the error names the party that is missing.
+    /// protocol version, party and session id; with `config.tls`, a TLS handshake
+    /// checking both certificates comes first and the hello travels inside it. All
+    /// of it must finish within `config.connect_timeout`; otherwise the error names
+    /// the party that is missing.
     pub fn connect_with_listener(
         me: Party,
         listener: TcpListener,
         addrs: [SocketAddr; 3],
         config: &TcpConfig,
     ) -> Result<TcpTransport, NetError> {
+        if let Some(identity) = &config.tls {
+            if identity.party() != me {
+                return Err(NetError::WrongIdentity {
+                    me,
+                    identity: identity.party(),
+                });
+            }
+        }
         let setup = Setup {
             me,
             session_id: &config.session_id,
             connect_timeout: config.connect_timeout,
             deadline: Instant::now() + config.connect_timeout,
+            tls: config.tls.as_ref(),
         };
         let streams = mesh::establish(&setup, &listener, &addrs)?;
         let mut links: [Option<Link>; 3] = Default::default();

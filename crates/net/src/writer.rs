@@ -4,17 +4,19 @@
 //! writing to the socket itself: if P0 and P1 both write a message bigger than the
 //! socket buffers and only then read, direct writes would block forever on both
 //! sides. The thread batches frames in a `BufWriter` and flushes whenever its queue
-//! is momentarily empty, so small messages still leave at once.
+//! is momentarily empty, so small messages still leave at once. Over TLS the same
+//! holds: the thread seals and writes while the caller's thread reads and decrypts
+//! (see `tls::channel`).
 
 use std::io::{self, BufWriter, Write};
-use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use cryptflow_ring::Party;
 
-use crate::error::{is_disconnect, is_timeout};
+use crate::duplex::WriteHalf;
+use crate::error::{is_disconnect, is_timeout, tls_source};
 use crate::frame::write_frame;
 use crate::NetError;
 
@@ -39,13 +41,13 @@ impl Writer {
     pub(crate) fn spawn(
         me: Party,
         peer: Party,
-        stream: TcpStream,
+        stream: WriteHalf,
         io_timeout: Duration,
     ) -> Result<Writer, NetError> {
         let (queue, pending) = mpsc::channel();
         let thread = thread::Builder::new()
             .name(format!("cryptflow-net P{}->P{}", me.index(), peer.index()))
-            .spawn(move || write_loop(&stream, &pending))
+            .spawn(move || write_loop(stream, &pending))
             .map_err(|source| NetError::Io {
                 context: format!("starting the writer thread for {peer}"),
                 source,
@@ -103,7 +105,12 @@ impl Writer {
 
     fn write_error(&self, error: io::Error) -> NetError {
         let peer = self.peer;
-        if is_disconnect(&error) {
+        if let Some(source) = tls_source(&error) {
+            NetError::TlsChannel {
+                peer,
+                source: source.clone(),
+            }
+        } else if is_disconnect(&error) {
             NetError::PeerDisconnected { peer }
         } else if is_timeout(&error) {
             NetError::SendTimeout {
@@ -121,7 +128,7 @@ impl Writer {
 
 /// Runs until the queue is closed (then flushes and shuts down writing) or a write
 /// fails (then returns the error, dropping what is still queued).
-fn write_loop(stream: &TcpStream, pending: &Receiver<Vec<u8>>) -> io::Result<()> {
+fn write_loop(stream: WriteHalf, pending: &Receiver<Vec<u8>>) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(BUFFER_BYTES, stream);
     loop {
         let payload = match pending.try_recv() {
@@ -139,10 +146,5 @@ fn write_loop(stream: &TcpStream, pending: &Receiver<Vec<u8>>) -> io::Result<()>
         write_frame(&mut out, &payload)?;
     }
     out.flush()?;
-    match stream.shutdown(Shutdown::Write) {
-        // The peer may already have closed; everything was written, which is all
-        // we promise.
-        Err(error) if error.kind() == io::ErrorKind::NotConnected => Ok(()),
-        other => other,
-    }
+    out.get_mut().finish()
 }

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 use cryptflow_net::{NetError, Party, TcpConfig, TcpTransport, Transport};
 use tcp_support::{config, listeners, run_parties};
 
+/// The protocol version these tests speak, spelled out on purpose (2: TLS and the
+/// hello inside it).
+const VERSION: u16 = 2;
+
 /// The hello a party sends, spelled out here on purpose: this test should fail if
 /// the wire format changes by accident.
 fn hello(magic: &[u8; 4], version: u16, party_index: u8, session_id: &[u8; 16]) -> Vec<u8> {
@@ -144,26 +148,28 @@ fn a_stranger_is_refused_without_an_answer() {
 
 #[test]
 fn another_protocol_version_is_refused_after_answering() {
-    let (error, answer) = p0_against_raw_opening(&hello(b"CFLW", 2, 1, &config().session_id));
+    let (error, answer) =
+        p0_against_raw_opening(&hello(b"CFLW", VERSION + 1, 1, &config().session_id));
     assert!(
         matches!(
             error,
             Some(NetError::VersionMismatch {
-                ours: 1,
-                theirs: 2,
+                ours: VERSION,
+                theirs: 3,
                 ..
             })
         ),
         "{error:?}"
     );
     // The answer lets the other side diagnose the mismatch too.
-    assert_eq!(answer, hello(b"CFLW", 1, 0, &config().session_id));
+    assert_eq!(answer, hello(b"CFLW", VERSION, 0, &config().session_id));
 }
 
 #[test]
 fn a_party_claiming_the_wrong_index_is_refused() {
     for index in [0, 3] {
-        let (error, _) = p0_against_raw_opening(&hello(b"CFLW", 1, index, &config().session_id));
+        let (error, _) =
+            p0_against_raw_opening(&hello(b"CFLW", VERSION, index, &config().session_id));
         match error {
             Some(NetError::UnexpectedParty {
                 me,
@@ -185,7 +191,7 @@ fn raw_helper(addrs: &[SocketAddr; 3], config: &TcpConfig) -> [TcpStream; 2] {
     [addrs[0], addrs[1]].map(|addr| {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream
-            .write_all(&hello(b"CFLW", 1, 2, &config.session_id))
+            .write_all(&hello(b"CFLW", VERSION, 2, &config.session_id))
             .unwrap();
         let mut answer = [0; 23];
         stream.read_exact(&mut answer).unwrap();

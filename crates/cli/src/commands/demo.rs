@@ -1,9 +1,8 @@
 //! `cryptflow demo`: the bundled LeNet, trained on real MNIST digits, reads a bundled
 //! real digit under secure inference.
 
-use crate::commands::infer::summarize;
 use crate::orchestrate::{run_local, LocalRun};
-use crate::report::mib;
+use crate::report::{argmax, mib};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -54,21 +53,23 @@ pub fn run(args: DemoArgs) -> Result<()> {
         preprocess: &Default::default(),
         scale: cryptflow_compiler::DEFAULT_SCALE.into(),
         timeout_s: 30,
+        tls: false,
     })?;
-    let r = summarize(&lines);
+    let client = &lines[1];
+    let top1 = argmax(client.output.as_deref().unwrap_or_default());
     println!();
     println!(
-        "The client learns: the digit is {} (the true label is {}).",
-        r.top1, args.digit
+        "The client learns: the digit is {top1} (the true label is {}).",
+        args.digit
     );
     println!("Neither the weights nor the image left their owner in the clear.");
     println!(
         "Secure inference took {:.1} ms in {} rounds; sent P0 {:.2} MiB, P1 {:.2} MiB, P2 {:.2} MiB.",
-        r.wall_s * 1e3,
-        r.rounds,
-        mib(r.bytes_sent[0]),
-        mib(r.bytes_sent[1]),
-        mib(r.bytes_sent[2])
+        (client.setup_s + client.online_s) * 1e3,
+        client.rounds,
+        mib(lines[0].bytes_sent),
+        mib(lines[1].bytes_sent),
+        mib(lines[2].bytes_sent)
     );
     Ok(())
 }

@@ -24,9 +24,14 @@ pub struct InferArgs {
     /// Print one JSON object on stdout and nothing else there.
     #[arg(long)]
     pub json: bool,
-    /// Seconds to wait for a party to connect or to send its next message.
+    /// Seconds allowed for the parties to connect, and for progress on any message
+    /// (a party that sends or takes no byte for this long is reported).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
+    /// Run the three parties over TLS (keys made for this run in a temporary
+    /// directory) instead of plaintext loopback TCP, to see what TLS costs.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 pub fn run(args: InferArgs) -> Result<()> {
@@ -42,6 +47,7 @@ pub fn run(args: InferArgs) -> Result<()> {
         preprocess: &args.preprocess,
         scale: args.scale,
         timeout_s: args.timeout,
+        tls: args.tls,
     })?;
     let result = summarize(&lines);
     if args.json {
@@ -57,39 +63,43 @@ pub fn summarize(lines: &[PartyLine; 3]) -> InferenceJson {
     let client = &lines[1];
     let output = client.output.clone().unwrap_or_default();
     InferenceJson {
-        top1: argmax(&output),
-        shape: client.shape.clone().unwrap_or_default(),
-        output,
+        top1: Some(argmax(&output)),
+        shape: Some(client.shape.clone().unwrap_or_default()),
+        output: Some(output),
         wall_s: client.setup_s + client.online_s,
-        bytes_sent: [
-            lines[0].bytes_sent,
-            lines[1].bytes_sent,
-            lines[2].bytes_sent,
-        ],
+        bytes_sent: lines.each_ref().map(|line| Some(line.bytes_sent)),
         rounds: client.rounds,
-        peak_rss_mib: [
-            lines[0].peak_rss_mib,
-            lines[1].peak_rss_mib,
-            lines[2].peak_rss_mib,
-        ],
+        peak_rss_mib: lines.each_ref().map(|line| Some(line.peak_rss_mib)),
     }
 }
 
 pub fn print_human(r: &InferenceJson) {
-    println!("prediction (revealed to the client only): class {}", r.top1);
-    if r.output.len() <= 20 {
-        let values: Vec<String> = r.output.iter().map(|v| format!("{v:.4}")).collect();
-        println!("output {:?}: [{}]", r.shape, values.join(", "));
+    if let Some(top1) = r.top1 {
+        println!("prediction (revealed to the client only): class {top1}");
     }
+    if let Some(output) = r.output.as_ref().filter(|output| output.len() <= 20) {
+        let values: Vec<String> = output.iter().map(|v| format!("{v:.4}")).collect();
+        println!(
+            "output {:?}: [{}]",
+            r.shape.clone().unwrap_or_default(),
+            values.join(", ")
+        );
+    }
+    let sent = r
+        .bytes_sent
+        .map(|bytes| bytes.map_or("?".to_owned(), |b| format!("{:.3}", mib(b))));
+    let memory = r
+        .peak_rss_mib
+        .map(|peak| peak.map_or("?".to_owned(), |m| format!("{m:.0}")));
     println!(
-        "time {:.1} ms, {} rounds; sent P0 {:.3} MiB, P1 {:.3} MiB, P2 {:.3} MiB; peak memory {:.0}/{:.0}/{:.0} MiB",
+        "time {:.1} ms, {} rounds; sent P0 {} MiB, P1 {} MiB, P2 {} MiB; peak memory {}/{}/{} MiB",
         r.wall_s * 1e3,
         r.rounds,
-        mib(r.bytes_sent[0]),
-        mib(r.bytes_sent[1]),
-        mib(r.bytes_sent[2]),
-        r.peak_rss_mib[0],
-        r.peak_rss_mib[1],
-        r.peak_rss_mib[2]
+        sent[0],
+        sent[1],
+        sent[2],
+        memory[0],
+        memory[1],
+        memory[2]
     );
 }

@@ -1,10 +1,10 @@
 //! `cryptflow party`: one party of the protocol, for running on three hosts.
 
 use crate::inputs;
-use crate::report::{peak_rss_mib, LayerLine, PartyLine};
+use crate::report::{argmax, peak_rss_mib, InferenceJson, LayerLine, PartyLine};
 use anyhow::{Context, Result};
 use clap::Args;
-use cryptflow_net::{Party, TcpConfig, TcpTransport};
+use cryptflow_net::{Party, TcpConfig, TcpTransport, TlsIdentity};
 use cryptflow_runtime::{run_client, run_helper, run_model_owner, PartyReport};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -29,20 +29,48 @@ pub struct PartyArgs {
     /// Fixed-point scale: fractional bits.
     #[arg(long, default_value_t = cryptflow_compiler::DEFAULT_SCALE.into())]
     pub scale: u32,
-    /// Seconds to wait for the other parties to connect, and for any message.
+    /// Seconds allowed for connecting to the other two parties (the whole setup),
+    /// and for progress on any message: a wait in which a peer sends us (or takes
+    /// from us) no byte for this long fails, naming that peer.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
     /// A session id (32 hex digits) that all three parties must share.
     #[arg(long)]
     pub session: Option<String>,
+    /// This party's TLS private key, DIR/partyN.key as `cryptflow keygen` wrote it.
+    #[arg(long, requires = "certs", conflicts_with = "plaintext")]
+    pub key: Option<PathBuf>,
+    /// A directory with the three parties' certificates party0.crt, party1.crt and
+    /// party2.crt: exactly these are trusted (pinned), no CA.
+    #[arg(long, requires = "key", conflicts_with = "plaintext")]
+    pub certs: Option<PathBuf>,
+    /// Run without TLS: the session seeds and masked values cross the network
+    /// unencrypted and unauthenticated. Only for loopback or a trusted network.
+    #[arg(long)]
+    pub plaintext: bool,
+    /// Print one JSON object on stdout, the one `infer --json` prints (fields this
+    /// party cannot know are null).
+    #[arg(long, conflicts_with = "report")]
+    pub json: bool,
     /// Print one JSON line with the party's measurements (used by `infer`).
     #[arg(long, hide = true)]
     pub report: bool,
 }
 
+/// How the output is printed.
+#[derive(Clone, Copy, Debug)]
+enum Output {
+    Human,
+    /// `--json`: the InferenceJson object.
+    Json,
+    /// `--report`: the PartyLine `infer` reads.
+    Report,
+}
+
 pub fn run(args: PartyArgs) -> Result<()> {
     let me = Party::from_index(args.id.into()).context("party id must be 0, 1 or 2")?;
     let addrs = resolve(&args.peers)?;
+    let tls = load_identity(me, &args)?;
     // Load what this party brings before connecting, so that bad files fail fast.
     let model = match (me, &args.model) {
         (Party::ModelOwner, Some(path)) => Some(inputs::load_model(path, args.scale)?),
@@ -64,8 +92,9 @@ pub fn run(args: PartyArgs) -> Result<()> {
     };
     let config = TcpConfig {
         connect_timeout: Duration::from_secs(args.timeout),
-        io_timeout: Duration::from_secs(args.timeout.max(1) * 4),
+        io_timeout: Duration::from_secs(args.timeout),
         session_id: parse_session(args.session.as_deref())?,
+        tls,
         ..TcpConfig::default()
     };
     let mut transport = TcpTransport::connect(me, addrs, &config)
@@ -82,14 +111,37 @@ pub fn run(args: PartyArgs) -> Result<()> {
         _ => (run_helper(&mut transport)?, None),
     };
     transport.close().context("flushing the last messages")?;
-    print_outcome(me, &report, output, args.report)
+    let format = match (args.json, args.report) {
+        (true, _) => Output::Json,
+        (_, true) => Output::Report,
+        _ => Output::Human,
+    };
+    print_outcome(me, &report, output, format)
+}
+
+/// The TLS identity from --key and --certs; `None` with --plaintext. Giving neither
+/// is a usage error: the channels are encrypted unless the user opts out.
+fn load_identity(me: Party, args: &PartyArgs) -> Result<Option<TlsIdentity>> {
+    match (&args.key, &args.certs) {
+        (Some(key), Some(certs)) => TlsIdentity::load(me, key, certs)
+            .map(Some)
+            .map_err(|e| inputs::usage(e.into())),
+        _ if args.plaintext => Ok(None),
+        _ => Err(inputs::usage(anyhow::anyhow!(
+            "party needs TLS keys: pass --key DIR/party{i}.key --certs DIR (make them with \
+             `cryptflow keygen --id N --out DIR` on each party's host, then copy party0.crt, \
+             party1.crt and party2.crt into every party's DIR), or --plaintext to run \
+             unencrypted on a trusted network",
+            i = me.index()
+        ))),
+    }
 }
 
 fn print_outcome(
     me: Party,
     report: &PartyReport,
     output: Option<cryptflow_ring::Tensor<f32>>,
-    machine: bool,
+    format: Output,
 ) -> Result<()> {
     let line = PartyLine {
         party: me.index(),
@@ -103,21 +155,42 @@ fn print_outcome(
         output: output.map(|o| o.into_data()),
         layers: report.layers.iter().map(LayerLine::from).collect(),
     };
-    if machine {
-        println!("{}", serde_json::to_string(&line)?);
-    } else {
-        if let Some(values) = &line.output {
-            println!("output: {values:?}");
-            println!("top-1: {}", crate::report::argmax(values));
+    match format {
+        Output::Report => println!("{}", serde_json::to_string(&line)?),
+        Output::Json => println!("{}", serde_json::to_string(&own_view(me, &line))?),
+        Output::Human => {
+            if let Some(values) = &line.output {
+                println!("output: {values:?}");
+                println!("top-1: {}", argmax(values));
+            }
+            println!(
+                "{me}: {:.1} ms online, {:.3} MiB sent, {} rounds",
+                line.online_s * 1e3,
+                crate::report::mib(line.bytes_sent),
+                line.rounds
+            );
         }
-        println!(
-            "{me}: {:.1} ms online, {:.3} MiB sent, {} rounds",
-            line.online_s * 1e3,
-            crate::report::mib(line.bytes_sent),
-            line.rounds
-        );
     }
     Ok(())
+}
+
+/// What this party alone knows of the run, in `infer --json`'s shape: the output
+/// only on the client, and bytes and memory only for this process (the others'
+/// are null, not guessed).
+fn own_view(me: Party, line: &PartyLine) -> InferenceJson {
+    let mut bytes_sent = [None; 3];
+    bytes_sent[me.index()] = Some(line.bytes_sent);
+    let mut peak_rss_mib = [None; 3];
+    peak_rss_mib[me.index()] = Some(line.peak_rss_mib);
+    InferenceJson {
+        top1: line.output.as_deref().map(argmax),
+        shape: line.shape.clone(),
+        output: line.output.clone(),
+        wall_s: line.setup_s + line.online_s,
+        bytes_sent,
+        rounds: line.rounds,
+        peak_rss_mib,
+    }
 }
 
 fn resolve(peers: &[String]) -> Result<[SocketAddr; 3]> {

@@ -16,13 +16,13 @@ pub fn run(args: InferArgs) -> Result<()> {
     let wall_s = started.elapsed().as_secs_f64();
     let output = cryptflow_runtime::decode_output(&compiled.program, &raw);
     let result = InferenceJson {
-        top1: argmax(output.data()),
-        shape: output.shape().to_vec(),
-        output: output.into_data(),
+        top1: Some(argmax(output.data())),
+        shape: Some(output.shape().to_vec()),
+        output: Some(output.into_data()),
         wall_s,
-        bytes_sent: [0; 3],
+        bytes_sent: [Some(0); 3],
         rounds: 0,
-        peak_rss_mib: [peak_rss_mib(), 0.0, 0.0],
+        peak_rss_mib: [Some(peak_rss_mib()), Some(0.0), Some(0.0)],
     };
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
