@@ -1,0 +1,73 @@
+//! Replays the committed corpus and regressions through the targets' functions, on
+//! stable, so CI catches a change that breaks an input the fuzzer once found.
+//!
+//! * `corpus/<target>/*`: every input must run without a panic.
+//! * `regressions/<target>/*`: fixed findings; must run without a panic.
+//! * `regressions/<target>/open/*`: findings not fixed yet (bugs in crates owned by
+//!   others, see README.md). They are run and reported, not failed on; once one runs
+//!   cleanly the test says so, so it can be moved up a level.
+
+use crate::TARGETS;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `target` on each file; returns the files that panicked.
+fn replay(target: fn(&[u8]), files: &[PathBuf]) -> Vec<PathBuf> {
+    files
+        .iter()
+        .filter(|path| {
+            let data = std::fs::read(path).expect("readable corpus file");
+            catch_unwind(AssertUnwindSafe(|| target(&data))).is_err()
+        })
+        .cloned()
+        .collect()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn corpus_and_fixed_regressions_run_cleanly() {
+    let mut failed = Vec::new();
+    let mut count = 0;
+    for (name, target) in TARGETS {
+        let mut inputs = files(&root().join("corpus").join(name));
+        inputs.extend(files(&root().join("regressions").join(name)));
+        count += inputs.len();
+        failed.extend(replay(*target, &inputs));
+    }
+    assert!(count > 0, "no corpus found under {}", root().display());
+    assert!(failed.is_empty(), "inputs that panic: {failed:#?}");
+    eprintln!("replayed {count} inputs");
+}
+
+#[test]
+fn open_regressions_are_reported() {
+    for (name, target) in TARGETS {
+        let open = files(&root().join("regressions").join(name).join("open"));
+        let panicking = replay(*target, &open);
+        for path in &open {
+            if panicking.contains(path) {
+                eprintln!("open finding still reproduces: {}", path.display());
+            } else {
+                eprintln!(
+                    "open finding no longer panics, move it up: {}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
