@@ -10,22 +10,52 @@
 //! frame and handshake parsing should get one once that lands.
 
 mod artifact;
+mod known;
 mod onnx;
 mod program;
 mod protocol;
 #[cfg(test)]
 mod replay;
 
-pub use artifact::artifact_read;
+pub use artifact::{artifact_read, artifact_read_unguarded};
 pub use onnx::onnx_compile;
-pub use program::{program_receive, program_run};
-pub use protocol::{protocol_messages, ProtocolCase};
+pub use program::{program_receive, program_receive_unguarded, program_run, program_run_unguarded};
+pub use protocol::{protocol_messages, protocol_messages_unguarded, ProtocolCase};
 
-/// Every target by name, for the replay test and tools.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
-    ("onnx_compile", onnx_compile),
-    ("artifact_read", artifact_read),
-    ("program_receive", program_receive),
-    ("program_run", program_run),
-    ("protocol_messages", protocol_messages),
+/// A target: its name, its function, and the same without the guards that skip known
+/// open bugs (`known.rs`), for replaying their reproducers.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    pub name: &'static str,
+    pub run: fn(&[u8]),
+    pub unguarded: fn(&[u8]),
+}
+
+/// Every target, for the replay test and tools.
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "onnx_compile",
+        run: onnx_compile,
+        unguarded: onnx_compile,
+    },
+    Target {
+        name: "artifact_read",
+        run: artifact_read,
+        unguarded: artifact_read_unguarded,
+    },
+    Target {
+        name: "program_receive",
+        run: program_receive,
+        unguarded: program_receive_unguarded,
+    },
+    Target {
+        name: "program_run",
+        run: program_run,
+        unguarded: program_run_unguarded,
+    },
+    Target {
+        name: "protocol_messages",
+        run: protocol_messages,
+        unguarded: protocol_messages_unguarded,
+    },
 ];
