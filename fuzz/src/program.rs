@@ -77,7 +77,7 @@ fn run(data: &[u8], guarded: bool) {
 
 /// A bound on the work of running `program`, or `None` when a slot or weight is larger
 /// than [`MAX_ELEMENTS`] (or its size overflows).
-fn work(program: &Program) -> Option<usize> {
+pub(crate) fn work(program: &Program) -> Option<usize> {
     let len = |shape: &Vec<usize>| {
         shape
             .iter()
