@@ -41,6 +41,7 @@ for target in "${targets[@]}"; do
     log="fuzz/target/work/$target.log"
     echo "== $target: ${seconds} s"
     status=0
+    started=$SECONDS
     # -timeout: an input that takes 10 s is a finding (a peer could stall a party).
     # The seeds and the regressions are read-only corpora: libFuzzer first runs every
     # file in them (recursively), so this also replays fixed and open reproducers (the
@@ -50,16 +51,19 @@ for target in "${targets[@]}"; do
         "regressions/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         "${extra[@]}") >"$log" 2>&1 || status=$?
-    execs=$(grep -oP 'stat::number_of_executed_units:\s*\K[0-9]+' "$log" || echo "?")
-    rate=$(grep -oP 'stat::average_exec_per_sec:\s*\K[0-9]+' "$log" || echo "?")
-    grep -E '^stat::' "$log" || true
+    # libFuzzer prints its final stats once more after a crash: keep the last lines.
+    stat() { grep -oP "stat::$1:\s*\K[0-9]+" "$log" | tail -1 || true; }
+    execs=$(stat number_of_executed_units)
+    rate=$(stat average_exec_per_sec)
+    elapsed=$((SECONDS - started))
+    grep -E '^stat::' "$log" | tail -5 || true
     if [ "$status" -ne 0 ]; then
         failed+=("$target")
-        summary+=("$target: CRASH after $execs executions (log: $log)")
+        summary+=("$target: CRASH after ${execs:-?} executions (log: $log)")
         grep -E -A12 "panicked at|ERROR: libFuzzer|SUMMARY:" "$log" | head -40 || true
         grep -E "Test unit written to|Reproduce with" -A2 "$log" || true
     else
-        summary+=("$target: $execs executions, $rate exec/s, no crash")
+        summary+=("$target: ${execs:-?} executions in ${elapsed} s, ${rate:-?} exec/s (libFuzzer's average), no crash")
     fi
 done
 

@@ -29,6 +29,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
             println!("{case:#?}");
         }
+        "onnx_graph" => {
+            let spec = <cryptflow_fuzz::GraphSpec as arbitrary::Arbitrary>::arbitrary_take_rest(
+                arbitrary::Unstructured::new(&data),
+            )?;
+            let model = spec.model();
+            println!("{:#?}", model.graph);
+            match cryptflow_onnx::import_model(&model) {
+                Ok(graph) => println!("{graph:#?}"),
+                Err(e) => println!("import error: {e}"),
+            }
+        }
         "onnx_compile" => match cryptflow_onnx::import_bytes(&data) {
             Ok(graph) => println!("{graph:#?}"),
             Err(e) => println!("import error: {e}"),

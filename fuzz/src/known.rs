@@ -4,7 +4,7 @@
 //! has a reproducer in `regressions/<target>/open/`, which the replay test runs without
 //! the guards. Delete a guard when its bug is fixed, and move the reproducer up.
 
-use cryptflow_ir::{Instruction, Kernel, Program};
+use cryptflow_ir::{Graph, Instruction, InvalidProgram, Kernel, Op, Program};
 use cryptflow_ring::pool::PoolGeometry;
 use cryptflow_ring::Scale;
 
@@ -16,7 +16,7 @@ pub(crate) fn known_open(program: &Program) -> bool {
         || program
             .instructions
             .iter()
-            .any(|ins| geometry_sizes(program, ins).is_none())
+            .any(|ins| geometry_sizes(program, ins).is_none() || concat_spins(program, ins))
 }
 
 /// `Program::slot_len` (and validate's weight sizes) take `iter().product()` of a
@@ -150,4 +150,70 @@ fn pool_sizes(g: &PoolGeometry) -> Option<()> {
 /// Reproducer: `regressions/protocol_messages/open/maxpool-empty-window`.
 pub(crate) fn has_empty_window(windows: &[Vec<usize>]) -> bool {
     windows.iter().any(Vec::is_empty)
+}
+
+/// `ring::layout::concat` loops over the product of the dims before the axis even when
+/// the blocks it copies are empty: a slot `[1, 59, 9393077369, 0]` (no elements)
+/// concatenated on axis 3 passes `validate` and spins for ~10^11 iterations. A peer
+/// can stall P1 and P2 with a few bytes. Reproducer (a hang, not replayed):
+/// `regressions/program_run/open/concat-empty-blocks-spin.timeout`.
+fn concat_spins(program: &Program, ins: &Instruction) -> bool {
+    let Kernel::Concat { axis } = ins.kernel else {
+        return false;
+    };
+    let Some(shape) = ins.inputs.first().and_then(|&s| program.slot_shapes.get(s)) else {
+        return false;
+    };
+    product(&shape[..axis.min(shape.len())]).is_none_or(|outer| outer > crate::program::MAX_WORK)
+}
+
+/// The compiler's shape rule for Reshape (`passes::shapes::reshape`) multiplies the
+/// target dims unchecked: a constant target like `[1, 2.16e17, 0, 4, ...]` overflows
+/// (debug panic; in release the wrapped product can equal the input's and a wrong
+/// shape passes). Reproducer: `regressions/onnx_compile/open/reshape-target-overflow`.
+pub(crate) fn reshape_target_overflows(graph: &Graph) -> bool {
+    graph.nodes.iter().any(|node| {
+        let target = (node.op == Op::Reshape)
+            .then(|| node.inputs.get(1).and_then(|&v| graph.constant(v)))
+            .flatten();
+        target.is_some_and(|t| {
+            let dims: Vec<usize> = t
+                .data()
+                .iter()
+                .map(|&d| d as i64)
+                .filter(|&d| d > 0)
+                .map(|d| d as usize)
+                .collect();
+            product(&dims).is_none()
+        })
+    })
+}
+
+/// The compiler lowers Add, Sum and Sub (`passes/lower.rs`, `sum` and `sub`) to `Add`
+/// and `AddConstant` steps at the broadcast output shape without checking that the
+/// activations already have that shape: when a constant broadcasts the activation
+/// (`x: [] + c: [0]`, `Sum(x, x, c: [3])` with `x: []`) the program fails `validate`
+/// ("slot sizes 1 → 0 differ"). Reproducers:
+/// `regressions/onnx_graph/open/{add-constant-broadcasts-activation,sum-broadcasts-activations}`.
+pub(crate) fn compiler_broadcasts_activation(e: &InvalidProgram) -> bool {
+    matches!(e.kernel, "AddConstant" | "Add" | "Sub") && e.reason.starts_with("slot sizes")
+}
+
+/// Constant folding of Concat (`compiler/src/passes/fold.rs`, `dims[axis] = ...`) indexes
+/// the first input's dims with the attribute's axis unchecked: a Concat of a scalar
+/// constant (or any axis ≥ rank) panics, in release builds too. Only constants known at
+/// import are checked here. Reproducer:
+/// `regressions/onnx_graph/open/concat-fold-axis-out-of-range`.
+pub(crate) fn concat_fold_axis_out_of_range(graph: &Graph) -> bool {
+    graph.nodes.iter().any(|node| {
+        let Op::Concat { axis } = node.op else {
+            return false;
+        };
+        let Some(first) = node.inputs.first().and_then(|&v| graph.constant(v)) else {
+            return false;
+        };
+        let rank = first.shape().len() as i64;
+        let axis = if axis < 0 { axis + rank } else { axis };
+        !(0..rank).contains(&axis)
+    })
 }

@@ -12,13 +12,15 @@
 mod artifact;
 mod known;
 mod onnx;
+mod onnx_graph;
 mod program;
 mod protocol;
 #[cfg(test)]
 mod replay;
 
 pub use artifact::{artifact_read, artifact_read_unguarded};
-pub use onnx::onnx_compile;
+pub use onnx::{onnx_compile, onnx_compile_unguarded};
+pub use onnx_graph::{onnx_graph, onnx_graph_unguarded, GraphSpec};
 pub use program::{program_receive, program_receive_unguarded, program_run, program_run_unguarded};
 pub use protocol::{protocol_messages, protocol_messages_unguarded, ProtocolCase};
 
@@ -36,7 +38,12 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "onnx_compile",
         run: onnx_compile,
-        unguarded: onnx_compile,
+        unguarded: onnx_compile_unguarded,
+    },
+    Target {
+        name: "onnx_graph",
+        run: onnx_graph,
+        unguarded: onnx_graph_unguarded,
     },
     Target {
         name: "artifact_read",

@@ -4,8 +4,9 @@
 //! * `corpus/<target>/*`: every input must run without a panic.
 //! * `regressions/<target>/*`: fixed findings; must run without a panic.
 //! * `regressions/<target>/open/*`: findings not fixed yet (bugs in crates owned by
-//!   others, see README.md). They are run and reported, not failed on; once one runs
-//!   cleanly the test says so, so it can be moved up a level.
+//!   others, see README.md). The guarded target must skip each; without the guards
+//!   they are run and reported, not failed on (hangs, `*.timeout`, are not run), and
+//!   once one runs cleanly the test says so, so it can be moved up a level.
 
 use crate::TARGETS;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -63,6 +64,13 @@ fn open_regressions_are_reported() {
             replay(target.run, &open).is_empty(),
             "a guard in known.rs misses one of {open:#?}"
         );
+        // Hangs (`*.timeout`) would stall the test: they are only run guarded.
+        let (hangs, open): (Vec<PathBuf>, Vec<PathBuf>) = open
+            .into_iter()
+            .partition(|p| p.extension().is_some_and(|e| e == "timeout"));
+        for path in &hangs {
+            eprintln!("open hang, not replayed unguarded: {}", path.display());
+        }
         let panicking = replay(target.unguarded, &open);
         for path in &open {
             if panicking.contains(path) {
