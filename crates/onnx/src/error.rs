@@ -42,6 +42,15 @@ pub enum ImportError {
     #[error("graph input `{input}` has no tensor shape in the model; export it with a fixed shape (or set one with onnx.tools.update_model_dims)")]
     MissingInputShape { input: String },
 
+    #[error("graph input `{input}` has shape {shape:?}, {}: a party holds its input as 64-bit ring elements, at most {max} of them; export the model with its real input size", elements.map_or_else(|| "whose element count overflows".to_owned(), |n| format!("{n} elements")))]
+    InputTooLarge {
+        input: String,
+        shape: Vec<usize>,
+        /// `None` when the count overflows `usize`.
+        elements: Option<usize>,
+        max: usize,
+    },
+
     #[error("graph input `{input}` has an unknown dimension {index} (`{dim}`); only the batch dimension (0) may be symbolic (it is imported as 1): export with a fixed size for that dimension (no dynamic_axes for it) or set it with onnx.tools.update_model_dims")]
     UnknownInputDimension {
         input: String,

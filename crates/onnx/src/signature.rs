@@ -73,7 +73,7 @@ pub(crate) fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ImportErr
         .ok_or_else(|| ImportError::MissingInputShape {
             input: name.to_owned(),
         })?;
-    shape
+    let shape = shape
         .dim
         .iter()
         .enumerate()
@@ -90,8 +90,25 @@ pub(crate) fn input_shape(info: &ValueInfoProto) -> Result<Vec<usize>, ImportErr
                 },
             }),
         })
-        .collect()
+        .collect::<Result<Vec<usize>, _>>()?;
+    // Every later size (slots, weights broadcast to the input, messages) is a multiple
+    // of this count: an absurd dimension is refused here rather than overflowing or
+    // failing an allocation downstream.
+    let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if elements.is_none_or(|n| n > MAX_INPUT_ELEMENTS) {
+        return Err(ImportError::InputTooLarge {
+            input: name.to_owned(),
+            shape,
+            elements,
+            max: MAX_INPUT_ELEMENTS,
+        });
+    }
+    Ok(shape)
 }
+
+/// The most elements an input can have: each becomes a 64-bit ring element, and no
+/// allocation can exceed `isize::MAX` bytes.
+pub(crate) const MAX_INPUT_ELEMENTS: usize = isize::MAX as usize / 8;
 
 /// Static shapes of intermediate values stated in `value_info` (e.g. after
 /// `onnx.shape_inference.infer_shapes`) and of the graph output; values with any unknown

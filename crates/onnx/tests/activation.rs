@@ -122,6 +122,59 @@ fn clip_from_opset_11_reads_constant_inputs() {
     );
 }
 
+/// Found by the `onnx_graph` fuzz target: Clip(min 107, max 0) imported, and the
+/// compiler emitted a Clip step that `Program::validate` refuses (min > max).
+#[test]
+fn clip_with_min_above_max_is_refused() {
+    for model in [
+        chain(
+            6,
+            &[1, 4],
+            vec![node(
+                "Clip",
+                "c",
+                &["x"],
+                &["y"],
+                vec![float("min", 107.0), float("max", 0.0)],
+            )],
+            vec![],
+        ),
+        chain(
+            13,
+            &[1, 4],
+            vec![node("Clip", "c", &["x", "lo", "hi"], &["y"], vec![])],
+            vec![scalar("lo", 107.0), scalar("hi", 0.0)],
+        ),
+    ] {
+        let err = import(&model).unwrap_err();
+        assert!(
+            matches!(&err, ImportError::UnsupportedAttribute { node, attribute, .. } if node == "c" && attribute == "min"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("107 > max 0"), "{err}");
+    }
+    // Equal bounds are fine: a constant output.
+    let equal = chain(
+        6,
+        &[1, 4],
+        vec![node(
+            "Clip",
+            "c",
+            &["x"],
+            &["y"],
+            vec![float("min", 1.0), float("max", 1.0)],
+        )],
+        vec![],
+    );
+    assert_eq!(
+        last_op(&equal),
+        Op::Clip {
+            min: Some(1.0),
+            max: Some(1.0)
+        }
+    );
+}
+
 #[test]
 fn clip_bounds_computed_at_run_time_are_not_constant() {
     let computed = chain(

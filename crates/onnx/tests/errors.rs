@@ -425,3 +425,30 @@ fn corrupted_models_give_errors_not_panics() {
         .count();
     assert!(failing_flips > 0);
 }
+
+/// Found by the `onnx_graph` fuzz target: a 1-D input of 5.6e18 elements imported, and
+/// the compiler then failed with a capacity-overflow panic broadcasting a constant to it.
+#[test]
+fn an_input_too_large_for_any_party_is_refused() {
+    let mut model = small_cnn();
+    model.graph.as_mut().unwrap().input[0] = float_info("x", &[Dim::Fixed(5572454096415228022)]);
+    let err = import(&model).unwrap_err();
+    assert!(
+        matches!(&err, ImportError::InputTooLarge { input, elements: Some(5572454096415228022), .. } if input == "x"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("export the model with its real input size"),
+        "{err}"
+    );
+    // A count that overflows usize is refused the same way.
+    let huge = Dim::Fixed(1 << 40);
+    model.graph.as_mut().unwrap().input[0] = float_info("x", &[Dim::Fixed(1), huge, huge]);
+    let err = import(&model).unwrap_err();
+    assert!(
+        matches!(&err, ImportError::InputTooLarge { elements: None, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("overflows"), "{err}");
+}

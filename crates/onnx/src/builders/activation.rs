@@ -26,7 +26,8 @@ pub(super) fn leaky_relu(node: &NodeProto, ctx: &Context) -> Result<Built, Impor
 
 /// Clip (opset 6, 11, 12, 13): before opset 11 the bounds are the attributes `min` and
 /// `max`; from opset 11 the optional inputs 1 and 2, which must be constant scalars. A
-/// bound that is absent, infinite or the float extreme (opset 6's defaults) is `None`.
+/// bound that is absent, infinite or the float extreme (opset 6's defaults) is `None`;
+/// a min above the max is [`ImportError::UnsupportedAttribute`].
 pub(super) fn clip(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
     let x = ctx.input(node, 0, "input")?;
     let (min, max) = if ctx.opset < 11 {
@@ -40,11 +41,24 @@ pub(super) fn clip(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError
         };
         (bound(1, "min")?, bound(2, "max")?)
     };
+    let (min, max) = (
+        min.filter(|&min| min > f32::MIN),
+        max.filter(|&max| max < f32::MAX),
+    );
+    // ONNX leaves min > max undefined (onnxruntime outputs max everywhere); the program
+    // and its validation require min ≤ max, so it is refused here with the bounds.
+    if let (Some(lo), Some(hi)) = (min, max) {
+        if lo > hi {
+            return Err(ctx.attributes(node).unsupported(
+                "min",
+                format!("{lo} > max {hi}"),
+                "a Clip whose min is above its max has no defined result: fix the bounds \
+                 (min ≤ max) before export",
+            ));
+        }
+    }
     Ok(Built::Node {
-        op: Op::Clip {
-            min: min.filter(|&min| min > f32::MIN),
-            max: max.filter(|&max| max < f32::MAX),
-        },
+        op: Op::Clip { min, max },
         inputs: vec![x],
     })
 }
