@@ -1,7 +1,6 @@
 //! `.cfp` bytes → `cryptflow_ir::artifact::read`.
 
-use crate::known::known_open;
-use cryptflow_ir::{artifact, Program};
+use cryptflow_ir::artifact;
 
 /// Reads arbitrary bytes as a compiled model. What reads must be a valid program with
 /// matching weights, and must survive a write/read round trip unchanged.
@@ -15,9 +14,7 @@ pub fn artifact_read_unguarded(data: &[u8]) {
 }
 
 fn read(data: &[u8], guarded: bool) {
-    if guarded && embedded_program(data).is_some_and(|p| known_open(&p)) {
-        return;
-    }
+    let _ = guarded;
     let Ok((program, weights)) = artifact::read(data) else {
         return;
     };
@@ -39,10 +36,3 @@ fn read(data: &[u8], guarded: bool) {
     );
 }
 
-/// The program in a `.cfp` file (magic, version, u64 length, postcard), decoded the way
-/// `artifact::read` decodes it, so the guards can look at it before `read` validates.
-fn embedded_program(data: &[u8]) -> Option<Program> {
-    let len = u64::from_le_bytes(data.get(12..20)?.try_into().ok()?);
-    let end = 20usize.checked_add(usize::try_from(len).ok()?)?;
-    postcard::from_bytes(data.get(20..end)?).ok()
-}

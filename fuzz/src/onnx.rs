@@ -48,9 +48,6 @@ pub(crate) fn check_compiles(
         return;
     };
     if let Err(e) = compiled.program.validate() {
-        if guarded && known::compiler_emits_invalid(&e) {
-            return;
-        }
         panic!("the compiler emitted a program that does not validate: {e}");
     }
     assert!(
