@@ -85,6 +85,21 @@ fn sum_pool_is_linear_and_matches_a_direct_average() {
     // Channel 1, position 1 (factor 2): rows 0..2, cols 1..4 of plane 1 (offset 42).
     let direct: u64 = [0, 1, 2, 6, 7, 8].iter().map(|i| 42 + 1 + i).sum();
     assert_eq!(shared[plane + 1], 2 * direct);
+    // Every output against a direct loop over the 7×6 planes: 3×3 windows, stride 2,
+    // one row and column of padding, so a 4×3 output plane; position p has factor p+1.
+    let (h, w, out_w) = (7i64, 6i64, 3usize);
+    assert_eq!(plane, 12);
+    for (j, &got) in shared.iter().enumerate() {
+        let (c, p) = (j / plane, j % plane);
+        let (oy, ox) = ((p / out_w) as i64, (p % out_w) as i64);
+        let mut sum = 0u64;
+        for iy in (2 * oy - 1..=2 * oy + 1).filter(|iy| (0..h).contains(iy)) {
+            for ix in (2 * ox - 1..=2 * ox + 1).filter(|ix| (0..w).contains(ix)) {
+                sum += (c as i64 * h * w + iy * w + ix) as u64;
+            }
+        }
+        assert_eq!(got, sum * (p as u64 + 1), "output {j}");
+    }
 }
 
 #[test]
