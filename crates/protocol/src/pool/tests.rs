@@ -1,5 +1,5 @@
 use super::*;
-use crate::testing::{reconstruct, share, streams};
+use crate::testing::{drive_pair, reconstruct, share, streams};
 use crate::StreamId;
 use cryptflow_ring::Seed;
 
@@ -23,18 +23,10 @@ fn run(x: &[u64], windows: &[Vec<usize>], master: u64) -> Vec<u64> {
     let c0 = MaxPoolCorrelation::draw(&mut s.owner_helper, &sizes);
     let c1 = MaxPoolCorrelation::for_client(&sizes, &mut s.client_helper, &message).expect("dealt");
     let (x0, x1) = share(x, master + 1);
-    let (mut p0, mut s0) = SecureMaxPool::start(Party::ModelOwner, &x0, windows, c0).expect("P0");
-    let (mut p1, mut s1) = SecureMaxPool::start(Party::Client, &x1, windows, c1).expect("P1");
-    loop {
-        match (s0, s1) {
-            (Step::Send(m0), Step::Send(m1)) => {
-                s0 = p0.step(&m1).expect("P0 step");
-                s1 = p1.step(&m0).expect("P1 step");
-            }
-            (Step::Done(z0), Step::Done(z1)) => return reconstruct(&z0, &z1),
-            _ => panic!("parties out of step"),
-        }
-    }
+    let (p0, s0) = SecureMaxPool::start(Party::ModelOwner, &x0, windows, c0).expect("P0");
+    let (p1, s1) = SecureMaxPool::start(Party::Client, &x1, windows, c1).expect("P1");
+    let (z0, z1, _) = drive_pair((p0, s0), (p1, s1), |p, m| p.step(m).expect("step"));
+    reconstruct(&z0, &z1)
 }
 
 #[test]
