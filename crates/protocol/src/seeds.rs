@@ -161,6 +161,24 @@ mod tests {
     }
 
     #[test]
+    fn test_runs_with_different_masters_use_different_randomness() {
+        // Tests that loop over masters (e.g. ReLU on many seeds) rely on this.
+        let id = StreamId::INPUT;
+        let first = |master| {
+            let [p0, p1, _] = PairwiseSeeds::for_test(master);
+            [
+                p0.stream(Party::Client, id).next_u64(),
+                p0.stream(Party::Helper, id).next_u64(),
+                p1.stream(Party::Helper, id).next_u64(),
+            ]
+        };
+        let (a, b) = (first(1), first(2));
+        for pair in 0..3 {
+            assert_ne!(a[pair], b[pair], "pair {pair}");
+        }
+    }
+
+    #[test]
     fn a_seed_given_for_oneself_is_dropped() {
         let seed = Some(Seed::from_u64(1));
         let p1 = PairwiseSeeds::new(Party::Client, [seed, seed, seed]);

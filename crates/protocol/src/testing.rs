@@ -85,6 +85,9 @@ pub fn trial_seeds(receiver: Party, trial: u64) -> [PairwiseSeeds; 3] {
     ]
 }
 
+/// More rounds than any protocol here takes (a select takes 8, a max tree 8 per level).
+pub const MAX_ROUNDS: usize = 64;
+
 /// The messages each share-holder sent, round by round.
 #[derive(Debug, Default)]
 pub struct Transcript {
@@ -92,24 +95,37 @@ pub struct Transcript {
     pub client: Vec<Vec<u64>>,
 }
 
-/// Steps two share-holders in lockstep until both finish, recording their messages.
+/// Steps two share-holders in lockstep from their first messages until both finish,
+/// recording their messages.
 pub fn run_pair<S, T>(
-    (mut p0, mut m0): (S, Vec<u64>),
-    (mut p1, mut m1): (S, Vec<u64>),
+    (p0, m0): (S, Vec<u64>),
+    (p1, m1): (S, Vec<u64>),
+    step: impl FnMut(&mut S, &[u64]) -> Step<T>,
+) -> (T, T, Transcript) {
+    drive_pair((p0, Step::Send(m0)), (p1, Step::Send(m1)), step)
+}
+
+/// As [`run_pair`], from each party's first step (which may already be its result).
+pub fn drive_pair<S, T>(
+    (mut p0, mut s0): (S, Step<T>),
+    (mut p1, mut s1): (S, Step<T>),
     mut step: impl FnMut(&mut S, &[u64]) -> Step<T>,
 ) -> (T, T, Transcript) {
     let mut transcript = Transcript::default();
     loop {
-        match (step(&mut p0, &m1), step(&mut p1, &m0)) {
-            (Step::Send(a), Step::Send(b)) => {
-                transcript.owner.push(std::mem::replace(&mut m0, a));
-                transcript.client.push(std::mem::replace(&mut m1, b));
-            }
-            (Step::Done(a), Step::Done(b)) => {
+        match (s0, s1) {
+            (Step::Send(m0), Step::Send(m1)) => {
+                // A protocol that never finishes fails here rather than hanging the test.
+                assert!(
+                    transcript.owner.len() < MAX_ROUNDS,
+                    "no result after {MAX_ROUNDS} rounds"
+                );
+                s0 = step(&mut p0, &m1);
+                s1 = step(&mut p1, &m0);
                 transcript.owner.push(m0);
                 transcript.client.push(m1);
-                return (a, b, transcript);
             }
+            (Step::Done(a), Step::Done(b)) => return (a, b, transcript),
             _ => panic!("the share-holders disagree on the number of rounds"),
         }
     }

@@ -7,7 +7,8 @@ use super::*;
 use crate::relu::dealers::{self, Defect};
 use crate::relu::privacy::record;
 use crate::testing::{
-    assert_caught, check_privacy, reconstruct, subtract, trial_seeds, Leak, Streams, View,
+    assert_caught, check_privacy, drive_pair, reconstruct, subtract, trial_seeds, Leak, Streams,
+    View,
 };
 use crate::{PairwiseSeeds, StreamId};
 use cryptflow_ring::Seed;
@@ -83,26 +84,14 @@ fn run(
     let windows = windows();
     let sizes = max_tree_sizes(&windows);
     let (c0, c1, message) = deal(variant, seeds, &sizes);
-    let (mut p0, mut s0) = SecureMaxPool::start(Party::ModelOwner, x0, &windows, c0).expect("P0");
-    let (mut p1, mut s1) = SecureMaxPool::start(Party::Client, x1, &windows, c1).expect("P1");
-    let (mut sent0, mut sent1) = (Vec::new(), Vec::new());
-    let (z0, z1) = loop {
-        match (s0, s1) {
-            (Step::Send(m0), Step::Send(m1)) => {
-                s0 = p0.step(&m1).expect("P0 step");
-                s1 = p1.step(&m0).expect("P1 step");
-                sent0.push(m0);
-                sent1.push(m1);
-            }
-            (Step::Done(z0), Step::Done(z1)) => break (z0, z1),
-            _ => panic!("parties out of step"),
-        }
-    };
+    let (p0, s0) = SecureMaxPool::start(Party::ModelOwner, x0, &windows, c0).expect("P0");
+    let (p1, s1) = SecureMaxPool::start(Party::Client, x1, &windows, c1).expect("P1");
+    let (z0, z1, t) = drive_pair((p0, s0), (p1, s1), |p, m| p.step(m).expect("step"));
     let mut owner = View::default();
     let mut client = View::default();
     client.receive(Party::Helper, "MaxPool correlation", &message);
     // Eight rounds per level of the tree.
-    for (mine, theirs) in sent0.chunks(8).zip(sent1.chunks(8)) {
+    for (mine, theirs) in t.owner.chunks(8).zip(t.client.chunks(8)) {
         record(&mut owner, Party::Client, mine, theirs);
         record(&mut client, Party::ModelOwner, theirs, mine);
     }

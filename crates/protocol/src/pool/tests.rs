@@ -1,5 +1,5 @@
 use super::*;
-use crate::testing::{reconstruct, share, streams};
+use crate::testing::{drive_pair, reconstruct, share, streams};
 use crate::StreamId;
 use cryptflow_ring::Seed;
 
@@ -23,18 +23,10 @@ fn run(x: &[u64], windows: &[Vec<usize>], master: u64) -> Vec<u64> {
     let c0 = MaxPoolCorrelation::draw(&mut s.owner_helper, &sizes);
     let c1 = MaxPoolCorrelation::for_client(&sizes, &mut s.client_helper, &message).expect("dealt");
     let (x0, x1) = share(x, master + 1);
-    let (mut p0, mut s0) = SecureMaxPool::start(Party::ModelOwner, &x0, windows, c0).expect("P0");
-    let (mut p1, mut s1) = SecureMaxPool::start(Party::Client, &x1, windows, c1).expect("P1");
-    loop {
-        match (s0, s1) {
-            (Step::Send(m0), Step::Send(m1)) => {
-                s0 = p0.step(&m1).expect("P0 step");
-                s1 = p1.step(&m0).expect("P1 step");
-            }
-            (Step::Done(z0), Step::Done(z1)) => return reconstruct(&z0, &z1),
-            _ => panic!("parties out of step"),
-        }
-    }
+    let (p0, s0) = SecureMaxPool::start(Party::ModelOwner, &x0, windows, c0).expect("P0");
+    let (p1, s1) = SecureMaxPool::start(Party::Client, &x1, windows, c1).expect("P1");
+    let (z0, z1, _) = drive_pair((p0, s0), (p1, s1), |p, m| p.step(m).expect("step"));
+    reconstruct(&z0, &z1)
 }
 
 #[test]
@@ -84,6 +76,21 @@ fn window_sums_are_linear_and_match_a_direct_sum() {
     // Channel 1, position 1: rows 0..2, cols 1..4 of plane 1 (offset 42).
     let direct: u64 = [0, 1, 2, 6, 7, 8].iter().map(|i| 42 + 1 + i).sum();
     assert_eq!(shared[plane + 1], direct);
+    // Every output against a direct loop over the 7×6 planes: 3×3 windows, stride 2,
+    // one row and column of padding, so a 4×3 output plane.
+    let (h, w, out_w) = (7i64, 6i64, 3usize);
+    assert_eq!(plane, 12);
+    for (j, &got) in shared.iter().enumerate() {
+        let (c, p) = (j / plane, j % plane);
+        let (oy, ox) = ((p / out_w) as i64, (p % out_w) as i64);
+        let mut sum = 0u64;
+        for iy in (2 * oy - 1..=2 * oy + 1).filter(|iy| (0..h).contains(iy)) {
+            for ix in (2 * ox - 1..=2 * ox + 1).filter(|ix| (0..w).contains(ix)) {
+                sum += (c as i64 * h * w + iy * w + ix) as u64;
+            }
+        }
+        assert_eq!(got, sum, "output {j}");
+    }
 }
 
 #[test]
