@@ -3,6 +3,7 @@
 # executions libFuzzer made (its -print_final_stats=1 lines) and any crash.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     (default: 60 s each, every target)
+#   FUZZ_SEED=N scripts/fuzz.sh ...           (libFuzzer's -seed, for repeatable runs: CI)
 #
 # Exits non-zero if any target crashed (panic, OOM, timeout); the crashing input is in
 # fuzz/artifacts/<target>/. Before fuzzing, each target replays its committed corpus and
@@ -50,6 +51,7 @@ for target in "${targets[@]}"; do
     (cd fuzz && "${fuzz[@]}" run "${flags[@]}" "$target" "../$work" "corpus/$target" \
         "regressions/$target" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
         "${extra[@]}") >"$log" 2>&1 || status=$?
     # libFuzzer prints its final stats once more after a crash: keep the last lines.
     stat() { grep -oP "stat::$1:\s*\K[0-9]+" "$log" | tail -1 || true; }
