@@ -2,8 +2,9 @@
 //!
 //! Each pair's seed is drawn from the operating system by the lower-numbered party of
 //! the pair and sent to the other, so no key material is shared by all three parties
-//! (EzPC's Porthos loads one key file for everyone). Over plain TCP the seeds are only
-//! as private as the channel: deployments across machines use a private network or TLS.
+//! (EzPC's Porthos loads one key file for everyone). The seeds travel inside the
+//! parties' mutually authenticated TLS channels (crates/net); a run with `--plaintext`
+//! leaves them only as private as the network.
 
 use crate::RuntimeError;
 use cryptflow_ir::{Kernel, Program, WeightId};
