@@ -27,8 +27,9 @@ else
 fi
 
 # Safe Rust gains little from AddressSanitizer and runs several times faster without it;
-# debug assertions and overflow checks stay on (cargo fuzz's default).
-flags=(--sanitizer none)
+# debug assertions and overflow checks stay on (cargo fuzz's default). libFuzzer is an
+# optional feature of the fuzz crate so that the workspace's stable build leaves it out.
+flags=(--sanitizer none --features libfuzzer)
 (cd fuzz && "${fuzz[@]}" build "${flags[@]}")
 
 failed=()

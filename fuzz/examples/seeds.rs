@@ -1,7 +1,7 @@
 //! Writes the seed corpora from real inputs:
 //!
 //! ```text
-//! cargo run --release --no-default-features --example seeds -- corpus MODEL.onnx...
+//! cargo run --release -p cryptflow-fuzz --example seeds -- corpus MODEL.onnx...
 //! ```
 //!
 //! * `onnx_compile/`: each model as it is;

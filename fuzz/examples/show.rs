@@ -1,7 +1,7 @@
 //! Prints what a fuzz input decodes to, for triaging a finding:
 //!
 //! ```text
-//! cargo run --no-default-features --example show -- TARGET FILE
+//! cargo run -p cryptflow-fuzz --example show -- TARGET FILE
 //! ```
 
 use cryptflow_fuzz::ProtocolCase;

@@ -35,4 +35,3 @@ fn read(data: &[u8], guarded: bool) {
         "the round trip changed the model"
     );
 }
-

@@ -25,16 +25,16 @@ impl StreamId {
 ///
 /// A stream is a one-time pad: handing the same (peer, stream) out twice would mask two
 /// openings with the same randomness, which no statistical test of a single opening
-/// can see. Debug builds therefore record every stream handed out and panic on a second
-/// [`stream`](Self::stream) of the same one; a party that recomputes a value it derived
-/// before says so with [`rederive`](Self::rederive). Release builds keep no record.
+/// can see. Every build therefore records each stream handed out and panics on a second
+/// [`stream`](Self::stream) of the same one (a few streams per layer: the record costs
+/// nothing measurable, and a party must rather stop than leak); a party that recomputes
+/// a value it derived before says so with [`rederive`](Self::rederive).
 #[derive(Clone, Debug)]
 pub struct PairwiseSeeds {
     me: Party,
     seeds: [Option<Seed>; 3],
     /// Shared by clones: a clone belongs to the same session, so a stream handed out by
     /// either is used.
-    #[cfg(debug_assertions)]
     issued: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<(Party, StreamId)>>>,
 }
 
@@ -46,7 +46,6 @@ impl PairwiseSeeds {
         PairwiseSeeds {
             me,
             seeds,
-            #[cfg(debug_assertions)]
             issued: Default::default(),
         }
     }
@@ -58,11 +57,10 @@ impl PairwiseSeeds {
     /// The generator for `stream` shared with `peer`, for fresh use.
     ///
     /// # Panics
-    /// If there is no seed with `peer` (a wiring bug in the caller, not peer input); in
-    /// debug builds, if this party was already handed `stream` with `peer` in this
-    /// session (a pad would be used twice).
+    /// If there is no seed with `peer` (a wiring bug in the caller, not peer input), or
+    /// if this party was already handed `stream` with `peer` in this session (a pad
+    /// would be used twice).
     pub fn stream(&self, peer: Party, stream: StreamId) -> Prg {
-        #[cfg(debug_assertions)]
         {
             let fresh = self.issued().insert((peer, stream));
             assert!(
@@ -81,10 +79,8 @@ impl PairwiseSeeds {
     /// only be recomputed, never used to mask anything new.
     ///
     /// # Panics
-    /// If there is no seed with `peer`; in debug builds, if `stream` with `peer` was
-    /// never handed out by [`stream`](Self::stream) (nothing to re-derive).
+    /// If there is no seed with `peer`, or if `stream` with `peer` was never handed out by [`stream`](Self::stream) (nothing to re-derive).
     pub fn rederive(&self, peer: Party, stream: StreamId) -> Prg {
-        #[cfg(debug_assertions)]
         assert!(
             self.issued().contains(&(peer, stream)),
             "{} re-derived {stream:?} with {peer}, which it was never handed",
@@ -99,7 +95,6 @@ impl PairwiseSeeds {
         Prg::with_stream(seed, stream.0)
     }
 
-    #[cfg(debug_assertions)]
     fn issued(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<(Party, StreamId)>> {
         // A panic while the lock is held (e.g. a reuse caught in a test) leaves the set
         // intact, so a poisoned lock is still usable.
@@ -216,10 +211,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        not(debug_assertions),
-        ignore = "the record is kept in debug builds only"
-    )]
     #[should_panic(expected = "twice in one session")]
     fn handing_out_a_stream_twice_panics() {
         let [_, p1, _] = PairwiseSeeds::for_test(1);
@@ -228,10 +219,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        not(debug_assertions),
-        ignore = "the record is kept in debug builds only"
-    )]
     #[should_panic(expected = "twice in one session")]
     fn a_clone_shares_the_record() {
         let [p0, _, _] = PairwiseSeeds::for_test(1);
@@ -241,10 +228,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg_attr(
-        not(debug_assertions),
-        ignore = "the record is kept in debug builds only"
-    )]
     #[should_panic(expected = "never handed")]
     fn rederiving_a_stream_never_handed_out_panics() {
         let [_, _, p2] = PairwiseSeeds::for_test(1);

@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn a_weight_used_twice_is_dealt_with_one_mask_and_no_stream_reuse() {
-        // In debug builds the seeds panic if any stream is handed out twice; the helper
+        // The seeds panic if any stream is handed out twice; the helper
         // re-derives the shared weight's mask for its second use instead.
         let (program, weights) = shared_weight_program();
         let uses = program
