@@ -6,6 +6,44 @@ use std::time::Duration;
 use cryptflow_ring::Party;
 use thiserror::Error;
 
+/// What a host did to a message between two attested boundaries. Indices are the
+/// sender's count of its outgoing messages (to any peer, from 0), which every message
+/// carries under its authentication tag.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum Misbehaviour {
+    /// The bytes fail authentication: changed on the way (or made up).
+    #[error("changed the bytes of its message {}", index_or_unknown(.message))]
+    Changed { message: Option<u64> },
+    /// An authentic message arrived a second time.
+    #[error("replayed its message {message}")]
+    Replayed { message: u64 },
+    /// An authentic message arrived before one that was sent earlier.
+    #[error("reordered its messages: message {message} arrived before an earlier one")]
+    Reordered { message: u64 },
+    /// A message never arrived: dropped or held back. `waited` is how long we waited
+    /// for it, if nothing came; without it, a later message came in its place.
+    #[error("dropped or withheld a message{}{}", after_index(.after), waited_for(.waited))]
+    Dropped {
+        after: Option<u64>,
+        waited: Option<Duration>,
+    },
+}
+
+fn index_or_unknown(message: &Option<u64>) -> String {
+    message.map_or_else(|| "(index unreadable)".to_string(), |m| m.to_string())
+}
+
+fn after_index(after: &Option<u64>) -> String {
+    after.map_or_else(String::new, |m| format!(" after its message {m}"))
+}
+
+fn waited_for(waited: &Option<Duration>) -> String {
+    waited.map_or_else(
+        || ": a later message came first".to_string(),
+        |t| format!(": nothing arrived within {t:?}"),
+    )
+}
+
 /// Everything that can go wrong between the parties.
 ///
 /// A peer that misbehaves on the wire (wrong magic, wrong session, oversized frame,
@@ -56,6 +94,22 @@ pub enum NetError {
     /// An earlier error left the connection mid-frame or closed; it cannot be reused.
     #[error("the connection to {peer} failed earlier and cannot be used any more")]
     ConnectionFailed { peer: Party },
+
+    /// Attested mode: a message from `culprit` failed authentication or ordering, so
+    /// its host (which only carries bytes it cannot forge) changed, replayed,
+    /// reordered or withheld it.
+    #[error("{culprit}'s host {what}")]
+    HostMisbehaved { culprit: Party, what: Misbehaviour },
+
+    /// Attested mode: `reporter`'s boundary aborted the session and said why, in a
+    /// message authenticated with the key only its boundary holds.
+    #[error("{reporter} aborted the session: {reason}")]
+    PeerAborted {
+        reporter: Party,
+        /// Whom the reporter blames, if it found a culprit.
+        culprit: Option<Party>,
+        reason: String,
+    },
 
     /// Whoever is at `addr` does not speak this protocol.
     #[error(

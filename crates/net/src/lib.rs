@@ -8,13 +8,16 @@
 //! * [`MemoryTransport`]: the same behaviour over in-process channels, for tests
 //!   that run the three parties on threads.
 //! * [`CommStats`]: bytes and messages per peer and in total.
+//! * [`fault::FaultyHost`]: a host that tampers with one outgoing message, for testing
+//!   attested mode (`--inject-fault`).
 //!
 //! **Blocking.** `send` never waits for the peer to read: TCP connections have a
 //! writer thread each, so P0 and P1 can both send a large message and then both
 //! receive. `recv` blocks until a whole message from that peer arrived, failing with
-//! [`NetError::RecvTimeout`] if no byte comes for the I/O timeout. After any failed
-//! `recv` the stream from that peer may be mid-frame, so later `recv`s from it fail
-//! with [`NetError::ConnectionFailed`]; a write that failed in the background is
+//! [`NetError::RecvTimeout`] if no byte comes for the I/O timeout. A timeout before
+//! the message's first byte leaves the stream intact and `recv` may be called again;
+//! after any other failed `recv` the stream from that peer may be mid-frame, so later
+//! `recv`s from it fail with [`NetError::ConnectionFailed`]; a write that failed in the background is
 //! reported by the next `send` or `recv` (to any peer).
 //!
 //! **Bytes.** A message counts as its payload plus its 8-byte length header, on both
@@ -28,6 +31,7 @@
 
 mod duplex;
 mod error;
+pub mod fault;
 mod frame;
 mod handshake;
 mod link;
@@ -41,7 +45,7 @@ mod words;
 mod writer;
 
 pub use cryptflow_ring::Party;
-pub use error::NetError;
+pub use error::{Misbehaviour, NetError};
 pub use memory::MemoryTransport;
 pub use stats::CommStats;
 pub use tcp::{TcpConfig, TcpTransport};

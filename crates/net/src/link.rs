@@ -1,7 +1,7 @@
 //! One established connection to one peer, plaintext or TLS: we read frames from
 //! the connection ourselves and hand frames to write to a [`Writer`] thread.
 
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::time::Duration;
 
 use cryptflow_ring::Party;
@@ -80,6 +80,19 @@ impl Link {
     pub(crate) fn recv(&mut self) -> Result<Vec<u8>, NetError> {
         if self.reader_failed {
             return Err(NetError::ConnectionFailed { peer: self.peer });
+        }
+        // Wait for the frame's first byte apart: a timeout before it consumed nothing,
+        // so the caller may wait again (attested mode does, to tell a stalled peer
+        // from one that waits on someone else).
+        if let Err(error) = self.reader.fill_buf() {
+            if is_timeout(&error) {
+                return Err(NetError::RecvTimeout {
+                    peer: self.peer,
+                    timeout: self.io_timeout,
+                });
+            }
+            self.reader_failed = true;
+            return Err(self.read_error(FrameError::Io(error)));
         }
         read_frame(&mut self.reader, self.max_frame_bytes).map_err(|error| {
             self.reader_failed = true;

@@ -269,7 +269,7 @@ fn a_peer_that_stops_mid_frame_is_reported_disconnected() {
 }
 
 #[test]
-fn a_silent_peer_times_out_naming_it() {
+fn a_silent_peer_times_out_naming_it_and_may_be_waited_for_again() {
     let quick = TcpConfig {
         io_timeout: Duration::from_millis(200),
         ..config()
@@ -284,9 +284,23 @@ fn a_silent_peer_times_out_naming_it() {
                 }
                 other => panic!("expected RecvTimeout, got {other:?}"),
             }
+            // Nothing of a message was consumed, so waiting again is safe.
+            let late = loop {
+                match transport.recv(Party::Helper) {
+                    Err(NetError::RecvTimeout { .. }) => continue,
+                    other => break other,
+                }
+            };
+            assert_eq!(late.expect("the late message"), b"late");
         } else {
-            // Stay connected past P0's timeout.
+            // Stay connected past P0's timeout, then speak.
             thread::sleep(Duration::from_millis(400));
+            if transport.me() == Party::Helper {
+                transport
+                    .send(Party::ModelOwner, b"late".to_vec())
+                    .expect("queued");
+            }
+            thread::sleep(Duration::from_millis(300));
         }
     });
 }

@@ -1,0 +1,264 @@
+//! Three attested parties over in-memory transports: the prelude's token checks, the
+//! agreed seeds, and every kind of host fault on prelude and later messages.
+
+use cryptflow_attest::{
+    run_prelude, AttestError, CodeIdentity, Digest, Enclave, PreludeConfig, SoftwareRoot,
+    TokenRejection, PROTOCOL_VERSION,
+};
+use cryptflow_net::fault::{Fault, FaultKind, FaultyHost};
+use cryptflow_net::{MemoryTransport, Misbehaviour, NetError, Transport};
+use cryptflow_protocol::StreamId;
+use cryptflow_ring::Party;
+use std::time::Duration;
+
+const P0: Party = Party::ModelOwner;
+const P1: Party = Party::Client;
+const P2: Party = Party::Helper;
+
+fn identity(code: u8, program: u8) -> CodeIdentity {
+    CodeIdentity {
+        code: Digest([code; 32]),
+        protocol_version: PROTOCOL_VERSION,
+        program: Digest([program; 32]),
+    }
+}
+
+/// How one party is set up for a run.
+struct Setup {
+    identity: CodeIdentity,
+    /// Attests with this root (the trusted one unless a test says otherwise).
+    other_root: bool,
+}
+
+fn honest() -> Setup {
+    Setup {
+        identity: identity(1, 2),
+        other_root: false,
+    }
+}
+
+/// What each party's run returned: its seed streams' first words with each peer, or
+/// its error.
+type Outcome = Result<[Vec<u64>; 3], AttestError>;
+
+/// The protocol the parties run after the prelude: P0 sends P1 two messages, P1
+/// answers, all finish. P0's messages 0..3 are the prelude, 4 and 5 the data.
+fn script(channel: &mut dyn Transport) -> Result<(), NetError> {
+    match channel.me() {
+        Party::ModelOwner => {
+            channel.send(P1, b"m0".to_vec())?;
+            channel.send(P1, b"m1".to_vec())?;
+            assert_eq!(channel.recv(P1)?, b"r");
+        }
+        Party::Client => {
+            assert_eq!(channel.recv(P0)?, b"m0");
+            assert_eq!(channel.recv(P0)?, b"m1");
+            channel.send(P0, b"r".to_vec())?;
+        }
+        Party::Helper => {}
+    }
+    Ok(())
+}
+
+fn run(setups: [Setup; 3], fault: Option<Fault>) -> [Outcome; 3] {
+    let trusted = SoftwareRoot::generate().expect("root");
+    let other = SoftwareRoot::generate().expect("root");
+    let transports = MemoryTransport::triple_with_timeout(Duration::from_millis(500));
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = transports
+            .into_iter()
+            .zip(setups)
+            .map(|(transport, setup)| {
+                let (trusted, other) = (&trusted, &other);
+                scope.spawn(move || -> Outcome {
+                    let mut host = FaultyHost::new(transport, fault);
+                    let me = host.me();
+                    let enclave = Enclave::launch(me, setup.identity)?;
+                    let attester = if setup.other_root { other } else { trusted };
+                    let config = PreludeConfig {
+                        attester,
+                        verifier: trusted,
+                        sent_before: 0,
+                    };
+                    let mut session = run_prelude(enclave, &mut host, config)?;
+                    script(&mut session.channel)?;
+                    session.channel.finish()?;
+                    let mut words: [Vec<u64>; 3] = Default::default();
+                    for peer in Party::ALL.into_iter().filter(|&p| p != me) {
+                        words[peer.index()] = session.seeds.stream(peer, StreamId(9)).u64s(4);
+                    }
+                    Ok(words)
+                })
+            })
+            .collect();
+        let mut outcomes = handles
+            .into_iter()
+            .map(|h| h.join().expect("no party panics"));
+        [(); 3].map(|_| outcomes.next().expect("three parties"))
+    })
+}
+
+#[test]
+fn honest_parties_agree_on_pairwise_seeds_that_differ_per_pair_and_session() {
+    let a = run([honest(), honest(), honest()], None);
+    let b = run([honest(), honest(), honest()], None);
+    let words = |o: &Outcome| o.as_ref().expect("honest run succeeds").clone();
+    let (w0, w1, w2) = (words(&a[0]), words(&a[1]), words(&a[2]));
+    assert_eq!(w0[1], w1[0], "P0 and P1 share a seed");
+    assert_eq!(w0[2], w2[0], "P0 and P2 share a seed");
+    assert_eq!(w1[2], w2[1], "P1 and P2 share a seed");
+    assert_ne!(w0[1], w0[2], "each pair has its own seed");
+    assert_ne!(w0[1], words(&b[0])[1], "each session has fresh seeds");
+}
+
+fn rejected(outcome: &Outcome) -> (Party, TokenRejection) {
+    match outcome {
+        Err(AttestError::Rejected { party, reason }) => (*party, reason.clone()),
+        other => panic!("expected a rejected token, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_party_running_other_code_is_named_by_both_others() {
+    let cheat = Setup {
+        identity: identity(9, 2),
+        ..honest()
+    };
+    let out = run([honest(), honest(), cheat], None);
+    for o in &out[..2] {
+        let (party, reason) = rejected(o);
+        assert_eq!(party, P2);
+        assert!(
+            matches!(reason, TokenRejection::WrongMeasurement { .. }),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn a_party_holding_another_program_is_named() {
+    let cheat = Setup {
+        identity: identity(1, 7),
+        ..honest()
+    };
+    let out = run([honest(), cheat, honest()], None);
+    for o in [&out[0], &out[2]] {
+        let (party, reason) = rejected(o);
+        assert_eq!(party, P1);
+        assert!(
+            matches!(reason, TokenRejection::WrongProgram { .. }),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn a_token_from_another_root_is_refused() {
+    let cheat = Setup {
+        other_root: true,
+        ..honest()
+    };
+    let out = run([cheat, honest(), honest()], None);
+    for o in &out[1..] {
+        assert_eq!(rejected(o), (P0, TokenRejection::NotSignedByRoot));
+    }
+}
+
+fn fault(party: Party, kind: FaultKind, message: u64) -> Option<Fault> {
+    Some(Fault {
+        party,
+        kind,
+        message,
+    })
+}
+
+fn honest3() -> [Setup; 3] {
+    [honest(), honest(), honest()]
+}
+
+fn misbehaviour(outcome: &Outcome) -> (Party, Misbehaviour) {
+    match outcome {
+        Err(AttestError::Net(NetError::HostMisbehaved { culprit, what })) => {
+            (*culprit, what.clone())
+        }
+        other => panic!("expected a detected fault, got {other:?}"),
+    }
+}
+
+/// The helper, which receives nothing in the script, still ends in an error that
+/// blames the culprit (the client's abort reaches it at `finish`).
+fn blames(outcome: &Outcome, culprit: Party) {
+    let err = outcome.as_ref().expect_err("the session must fail");
+    assert_eq!(err.culprit(), Some(culprit), "{err}");
+}
+
+#[test]
+fn changed_replayed_reordered_and_dropped_data_messages_are_caught_and_named() {
+    let out = run(honest3(), fault(P0, FaultKind::Flip, 4));
+    assert_eq!(
+        misbehaviour(&out[1]),
+        (P0, Misbehaviour::Changed { message: Some(4) })
+    );
+    blames(&out[2], P0);
+
+    let out = run(honest3(), fault(P0, FaultKind::Replay, 5));
+    assert_eq!(
+        misbehaviour(&out[1]),
+        (P0, Misbehaviour::Replayed { message: 4 })
+    );
+    blames(&out[2], P0);
+
+    let out = run(honest3(), fault(P0, FaultKind::Reorder, 4));
+    assert_eq!(
+        misbehaviour(&out[1]),
+        (P0, Misbehaviour::Reordered { message: 5 })
+    );
+    blames(&out[2], P0);
+
+    let out = run(honest3(), fault(P0, FaultKind::Drop, 4));
+    assert!(matches!(
+        misbehaviour(&out[1]),
+        (P0, Misbehaviour::Dropped { after: None, .. })
+    ));
+    blames(&out[2], P0);
+}
+
+#[test]
+fn faults_on_the_client_s_answer_are_caught_by_the_model_owner() {
+    // P1's messages: hellos 0, 1, tokens 2, 3, answer 4.
+    for kind in [
+        FaultKind::Flip,
+        FaultKind::Drop,
+        FaultKind::Replay,
+        FaultKind::Reorder,
+    ] {
+        let out = run(honest3(), fault(P1, kind, 4));
+        blames(&out[0], P1);
+        blames(&out[2], P1);
+    }
+}
+
+#[test]
+fn faults_on_prelude_messages_are_caught_before_any_input_is_touched() {
+    for message in 0..4 {
+        for kind in [
+            FaultKind::Flip,
+            FaultKind::Drop,
+            FaultKind::Replay,
+            FaultKind::Reorder,
+        ] {
+            for party in Party::ALL {
+                let out = run(honest3(), fault(party, kind, message));
+                // Message m goes to the (m % 2)-th of the culprit's peers.
+                let peers: Vec<Party> = Party::ALL.into_iter().filter(|&p| p != party).collect();
+                let victim = peers[(message % 2) as usize];
+                let err = out[victim.index()].as_ref().expect_err("the victim stops");
+                assert_eq!(
+                    err.culprit(),
+                    Some(party),
+                    "{party} {kind:?} message {message}: {victim} said: {err}"
+                );
+            }
+        }
+    }
+}
