@@ -37,10 +37,50 @@ struct WaitingNotice {
     last_sent: [Option<u64>; 3],
 }
 
+fn decode_notice(payload: &[u8]) -> AbortNotice {
+    postcard::from_bytes(payload).unwrap_or(AbortNotice {
+        culprit: None,
+        proven: false,
+        reason: "(an abort notice that does not decode)".into(),
+    })
+}
+
+/// How telling an error is, lowest first: a fault proven by an authentic message
+/// out of place or a failed tag (ours or a peer's report); then a culprit inferred
+/// from silence, which a stall elsewhere can also explain; then an error that blames
+/// nobody but its reporter (a lost connection).
+fn rank(error: &NetError) -> u8 {
+    match error {
+        NetError::HostMisbehaved { what, .. } if what.is_proven() => 0,
+        NetError::PeerAborted {
+            culprit: Some(_),
+            proven: true,
+            ..
+        } => 0,
+        NetError::HostMisbehaved { .. } => 1,
+        NetError::PeerAborted {
+            reporter,
+            culprit: Some(culprit),
+            ..
+        } if culprit != reporter => 1,
+        _ => 2,
+    }
+}
+
+/// What one wait for a frame gave.
+enum Polled {
+    Frame(Opened, Vec<u8>),
+    /// A waiting notice: the peer is alive.
+    Waiting,
+    /// Nothing for a whole timeout.
+    Silent(std::time::Duration),
+}
+
 /// The payload of an abort frame.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct AbortNotice {
     culprit: Option<Party>,
+    proven: bool,
     reason: String,
 }
 
@@ -114,7 +154,7 @@ impl<'h> AttestedChannel<'h> {
 
     /// Tells every peer we share keys with that this session is over, whom we blame
     /// and why.
-    pub(crate) fn abort(&mut self, culprit: Option<Party>, reason: &str) {
+    pub(crate) fn abort(&mut self, culprit: Option<Party>, proven: bool, reason: &str) {
         if self.failed.is_some() {
             return;
         }
@@ -128,6 +168,7 @@ impl<'h> AttestedChannel<'h> {
         }
         let notice = AbortNotice {
             culprit,
+            proven,
             reason: reason.clone(),
         };
         let payload = postcard::to_stdvec(&notice).unwrap_or_default();
@@ -139,9 +180,20 @@ impl<'h> AttestedChannel<'h> {
         self.failed = Some(reason);
     }
 
+    /// Fails the session for a reason of this party's own (its protocol code
+    /// stopped), telling every peer.
+    pub fn fail(&mut self, reason: &str) {
+        self.abort(None, false, &format!("{} stopped: {reason}", self.me));
+    }
+
     fn misbehaved(&mut self, culprit: Party, what: Misbehaviour) -> NetError {
+        let proven = what.is_proven();
         let error = NetError::HostMisbehaved { culprit, what };
-        self.abort(Some(culprit), &format!("{} found that {error}", self.me));
+        self.abort(
+            Some(culprit),
+            proven,
+            &format!("{} found that {error}", self.me),
+        );
         error
     }
 
@@ -150,6 +202,7 @@ impl<'h> AttestedChannel<'h> {
             Some(reason) => Err(NetError::PeerAborted {
                 reporter: self.me,
                 culprit: None,
+                proven: false,
                 reason: reason.clone(),
             }),
             None => Ok(()),
@@ -167,39 +220,42 @@ impl<'h> AttestedChannel<'h> {
     fn read_frame(&mut self, from: Party) -> Result<(Opened, Vec<u8>), NetError> {
         let mut strikes = 0;
         loop {
-            let frame = match self.host.recv(from) {
-                Ok(frame) => frame,
-                Err(NetError::RecvTimeout { timeout, .. }) => {
+            match self.receive_one(from)? {
+                Polled::Frame(opened, frame) => return Ok((opened, frame)),
+                // Alive, and waiting on someone: wait on, with fresh patience.
+                Polled::Waiting => strikes = 0,
+                Polled::Silent(timeout) => {
                     strikes += 1;
                     if strikes >= PATIENCE {
-                        let waited = timeout * strikes;
-                        let what = self.opener(from)?.dropped(Some(waited));
+                        let what = self.opener(from)?.dropped(Some(timeout * strikes));
                         return Err(self.misbehaved(from, what));
                     }
                     self.announce_waiting(from);
-                    continue;
                 }
-                Err(other) => {
-                    self.abort(None, &format!("{} lost its connection: {other}", self.me));
-                    return Err(other);
-                }
-            };
-            let opened = self.open_in_order(from, frame)?;
-            let (opened, frame) = opened;
-            if opened.kind != FrameKind::Waiting {
-                return Ok((opened, frame));
             }
-            let notice: Option<WaitingNotice> = postcard::from_bytes(&frame[opened.payload]).ok();
-            let last_received = self.opener(from)?.last_index();
-            match notice {
-                Some(notice) if notice.last_sent[self.me.index()] > last_received => {
-                    // It sent us a message we never got, and nothing after it.
-                    let what = self.opener(from)?.dropped(None);
-                    return Err(self.misbehaved(from, what));
-                }
-                // Alive, and waiting on someone: wait on, with fresh patience.
-                _ => strikes = 0,
+        }
+    }
+
+    /// One wait for one frame from `from`.
+    fn receive_one(&mut self, from: Party) -> Result<Polled, NetError> {
+        let frame = match self.host.recv(from) {
+            Ok(frame) => frame,
+            Err(NetError::RecvTimeout { timeout, .. }) => return Ok(Polled::Silent(timeout)),
+            Err(other) => return Err(self.gone(from, other)),
+        };
+        let (opened, frame) = self.open_in_order(from, frame)?;
+        if opened.kind != FrameKind::Waiting {
+            return Ok(Polled::Frame(opened, frame));
+        }
+        let notice: Option<WaitingNotice> = postcard::from_bytes(&frame[opened.payload]).ok();
+        let last_received = self.opener(from)?.last_index();
+        match notice {
+            Some(notice) if notice.last_sent[self.me.index()] > last_received => {
+                // It sent us a message we never got, and nothing after it.
+                let what = self.opener(from)?.dropped(None);
+                Err(self.misbehaved(from, what))
             }
+            _ => Ok(Polled::Waiting),
         }
     }
 
@@ -251,71 +307,156 @@ impl<'h> AttestedChannel<'h> {
     }
 
     fn peer_aborted(&mut self, from: Party, payload: &[u8]) -> NetError {
-        let notice: AbortNotice = postcard::from_bytes(payload).unwrap_or(AbortNotice {
-            culprit: None,
-            reason: "(an abort notice that does not decode)".into(),
-        });
-        self.abort(
-            notice.culprit,
-            &format!("{from} aborted: {}", notice.reason),
-        );
-        NetError::PeerAborted {
+        let notice = decode_notice(payload);
+        let first = NetError::PeerAborted {
             reporter: from,
             culprit: notice.culprit,
+            proven: notice.proven,
             reason: notice.reason,
+        };
+        self.settle(from, first)
+    }
+
+    /// The connection to `peer` failed (it hung up). The peers' aborts, still queued
+    /// behind their last messages, usually say more.
+    fn gone(&mut self, peer: Party, error: NetError) -> NetError {
+        let own = self.queued_abort(peer);
+        self.settle(peer, own.unwrap_or(error))
+    }
+
+    /// Ends the session on `error` (about `peer`), or on what the third party says if
+    /// `error` blames nobody but its reporter: a peer that only lost its connection
+    /// to the culprit says less than the peer that caught it. Reading the third
+    /// party may wait one timeout; this only happens on the way out.
+    fn settle(&mut self, peer: Party, error: NetError) -> NetError {
+        let me = self.me;
+        let error = if rank(&error) == 0 {
+            error
+        } else {
+            let third = Party::ALL.into_iter().find(|&p| p != me && p != peer);
+            match third.and_then(|p| self.queued_abort(p)) {
+                Some(better) if rank(&better) < rank(&error) => better,
+                _ => error,
+            }
+        };
+        let (culprit, proven) = match &error {
+            NetError::PeerAborted {
+                culprit, proven, ..
+            } => (*culprit, *proven),
+            NetError::HostMisbehaved { culprit, what } => (Some(*culprit), what.is_proven()),
+            _ => (None, false),
+        };
+        self.abort(culprit, proven, &format!("{me} stopped: {error}"));
+        error
+    }
+
+    /// The abort `from` sent, if one is queued (behind any messages of its).
+    fn queued_abort(&mut self, from: Party) -> Option<NetError> {
+        while let Ok(frame) = self.host.recv(from) {
+            let Ok(Ok(Received::InOrder(opened))) = self.opener(from).map(|o| o.open(&frame))
+            else {
+                return None;
+            };
+            if opened.kind == FrameKind::Abort {
+                let notice = decode_notice(&frame[opened.payload]);
+                return Some(NetError::PeerAborted {
+                    reporter: from,
+                    culprit: notice.culprit,
+                    proven: notice.proven,
+                    reason: notice.reason,
+                });
+            }
         }
+        None
     }
 
     fn unexpected(&mut self, from: Party, what: &str) -> NetError {
         // An authentic frame of the wrong kind: the two schedules disagree, which
         // honest boundaries on the same program cannot.
         let reason = format!("{from} {what}");
-        self.abort(None, &reason);
+        self.abort(None, false, &reason);
         NetError::PeerAborted {
             reporter: self.me,
             culprit: None,
+            proven: false,
             reason,
         }
     }
 
-    /// Ends the session: confirms to every peer that this boundary saw no fault, and
-    /// waits for every peer's confirmation or abort. Of several faults it reports the
-    /// most telling: its own finding, else a peer's abort that blames someone else,
-    /// else the first.
+    /// Ends the session in two steps. `Finished`: this boundary sent its last
+    /// message; once every peer's `Finished` arrived, everything before it was
+    /// verified. `Confirmed`: so this boundary saw no fault. A party that returns Ok
+    /// has every peer's confirmation; one that detects a fault while the others are
+    /// finishing tells them by an abort in place of its confirmation.
     pub fn finish(&mut self) -> Result<(), NetError> {
-        self.stopped()?;
-        let peers: Vec<Party> = Party::ALL.into_iter().filter(|&p| p != self.me).collect();
-        for &peer in &peers {
-            // A failed send shows up as the peer's missing confirmation below.
-            let _ = self.send_frame(peer, FrameKind::Finished, &[]);
-        }
-        let mut errors = Vec::new();
-        for &peer in &peers {
-            match self.read_frame(peer) {
-                Ok((opened, frame)) => match opened.kind {
-                    FrameKind::Finished => {}
-                    FrameKind::Abort => {
-                        errors.push(self.peer_aborted(peer, &frame[opened.payload]))
-                    }
-                    FrameKind::Data | FrameKind::Waiting => errors
-                        .push(self.unexpected(peer, "sent a message after the session's last")),
-                },
-                Err(error) => errors.push(error),
+        for kind in [FrameKind::Finished, FrameKind::Confirmed] {
+            self.stopped()?;
+            let me = self.me;
+            for peer in Party::ALL.into_iter().filter(|&p| p != me) {
+                // A failed send shows up as the peer's missing word below.
+                let _ = self.send_frame(peer, kind, &[]);
+            }
+            let errors = self.collect(kind);
+            if let Some(error) = errors.into_iter().min_by_key(rank) {
+                return Err(error);
             }
         }
-        let rank = |e: &NetError| match e {
-            NetError::HostMisbehaved { .. } => 0,
-            NetError::PeerAborted {
-                reporter,
-                culprit: Some(culprit),
-                ..
-            } if reporter != culprit => 1,
-            _ => 2,
-        };
-        match errors.into_iter().min_by_key(rank) {
-            Some(error) => Err(error),
-            None => Ok(()),
+        Ok(())
+    }
+
+    /// Waits for a frame of `kind` from every peer, polling them in turn: a party
+    /// done early (the helper) may wait long for the others, which talk to each
+    /// other meanwhile, so only silence from all of them for two timeouts each is a
+    /// stall. Returns every fault found.
+    fn collect(&mut self, kind: FrameKind) -> Vec<NetError> {
+        let mut pending: Vec<Party> = Party::ALL.into_iter().filter(|&p| p != self.me).collect();
+        let mut errors = Vec::new();
+        let mut quiet = 0;
+        while let Some(&peer) = pending.first() {
+            let done = match self.receive_one(peer) {
+                Ok(Polled::Frame(opened, frame)) => {
+                    quiet = 0;
+                    if opened.kind == FrameKind::Abort {
+                        errors.push(self.peer_aborted(peer, &frame[opened.payload]));
+                    } else if opened.kind != kind {
+                        errors
+                            .push(self.unexpected(peer, "sent a message after the session's last"));
+                    }
+                    true
+                }
+                Ok(Polled::Waiting) => {
+                    quiet = 0;
+                    false
+                }
+                Ok(Polled::Silent(timeout)) => {
+                    quiet += 1;
+                    if quiet >= PATIENCE as usize * pending.len() {
+                        match self.opener(peer) {
+                            Ok(opener) => {
+                                let what = opener.dropped(Some(timeout * PATIENCE));
+                                errors.push(self.misbehaved(peer, what));
+                            }
+                            Err(error) => errors.push(error),
+                        }
+                        true
+                    } else {
+                        if quiet == pending.len() {
+                            self.announce_waiting(peer);
+                        }
+                        false
+                    }
+                }
+                Err(error) => {
+                    errors.push(error);
+                    true
+                }
+            };
+            pending.remove(0);
+            if !done {
+                pending.push(peer);
+            }
         }
+        errors
     }
 }
 
@@ -326,7 +467,10 @@ impl Transport for AttestedChannel<'_> {
 
     fn send(&mut self, to: Party, payload: Vec<u8>) -> Result<(), NetError> {
         self.stopped()?;
-        self.send_frame(to, FrameKind::Data, &payload)
+        match self.send_frame(to, FrameKind::Data, &payload) {
+            Ok(()) => Ok(()),
+            Err(error) => Err(self.gone(to, error)),
+        }
     }
 
     fn recv(&mut self, from: Party) -> Result<Vec<u8>, NetError> {
@@ -338,7 +482,7 @@ impl Transport for AttestedChannel<'_> {
                 Ok(frame)
             }
             FrameKind::Abort => Err(self.peer_aborted(from, &frame[opened.payload])),
-            FrameKind::Finished | FrameKind::Waiting => {
+            FrameKind::Finished | FrameKind::Waiting | FrameKind::Confirmed => {
                 Err(self.unexpected(from, "finished while we still expected a message"))
             }
         }

@@ -17,6 +17,13 @@ pub enum AttestError {
     )]
     InconsistentHellos { party: Party, seen_by: Party },
 
+    #[error(
+        "{owner}'s host sent {to} a different program than it sent us ({to}'s \
+         attested program hash differs from ours)",
+        owner = Party::ModelOwner
+    )]
+    ProgramSentDifferently { to: Party },
+
     #[error("{party} sent a malformed hello: {detail}")]
     MalformedHello { party: Party, detail: String },
 
@@ -37,6 +44,7 @@ impl AttestError {
             AttestError::Rejected { party, .. }
             | AttestError::InconsistentHellos { party, .. }
             | AttestError::MalformedHello { party, .. } => Some(*party),
+            AttestError::ProgramSentDifferently { .. } => Some(Party::ModelOwner),
             AttestError::Net(NetError::HostMisbehaved { culprit, .. }) => Some(*culprit),
             AttestError::Net(NetError::PeerAborted { culprit, .. }) => *culprit,
             AttestError::Net(NetError::RecvTimeout { peer, .. }) => Some(*peer),

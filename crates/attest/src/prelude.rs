@@ -104,10 +104,22 @@ pub fn run_prelude<'h>(
         host.send(peer, hello_bytes.clone())?;
         sent += 1;
     }
+    // A peer whose hello fails is left out from here on (its stream is out of step),
+    // but the prelude goes on with the other: the keys agreed with it carry our abort,
+    // so it learns whom to blame rather than seeing us hang up. The nonce we state for
+    // a failed peer is zero, which its honest peers see as inconsistent hellos.
+    let mut failures = Vec::new();
     let mut nonces = [[0u8; 32]; 3];
     nonces[me.index()] = enclave.nonce();
+    let mut live = [false; 3];
     for peer in peers(me) {
-        nonces[peer.index()] = receive_hello(host, peer)?;
+        match receive_hello(host, peer) {
+            Ok(nonce) => {
+                nonces[peer.index()] = nonce;
+                live[peer.index()] = true;
+            }
+            Err(error) => failures.push(error),
+        }
     }
 
     let claims = enclave.claims(nonces);
@@ -117,15 +129,29 @@ pub fn run_prelude<'h>(
         .map_err(AttestError::Attest)?;
     let token = PreludeMessage::Token(Box::new(Token { claims, evidence })).encode()?;
     for peer in peers(me) {
-        host.send(peer, token.clone())?;
+        // A peer that is gone shows up when we read its token.
+        let _ = host.send(peer, token.clone());
         sent += 1;
     }
     let mut tokens: [Option<Token>; 3] = Default::default();
-    let mut failures = Vec::new();
-    for peer in peers(me) {
-        let bytes = patient_recv(host, peer)?;
+    for peer in peers(me).filter(|p| live[p.index()]) {
+        let bytes = match patient_recv(host, peer) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                failures.push(error.into());
+                continue;
+            }
+        };
         match check_token(&enclave, &nonces, peer, &bytes, config.verifier) {
             Ok(token) => tokens[peer.index()] = Some(token),
+            // The program comes from P0: if a third party holds another one than we
+            // do (and P0 attests ours), P0's host sent it a different program. P0
+            // itself knows what it sent, so it names the peer.
+            Err(TokenRejection::WrongProgram { .. })
+                if peer != Party::ModelOwner && me != Party::ModelOwner =>
+            {
+                failures.push(AttestError::ProgramSentDifferently { to: peer })
+            }
             Err(reason) => failures.push(AttestError::Rejected {
                 party: peer,
                 reason,
@@ -136,7 +162,7 @@ pub fn run_prelude<'h>(
     // peers different hellos.
     for (q, token) in tokens.iter().enumerate() {
         let Some(token) = token else { continue };
-        for p in peers(me).filter(|p| p.index() != q) {
+        for p in peers(me).filter(|p| p.index() != q && live[p.index()]) {
             if token.claims.nonces[p.index()] != nonces[p.index()] {
                 failures.push(AttestError::InconsistentHellos {
                     party: p,
@@ -162,7 +188,8 @@ pub fn run_prelude<'h>(
     let mut channel = AttestedChannel::new(me, host, &shared, &session, sent);
     if let Some(first) = failures.into_iter().next() {
         // Tell the peers we could agree keys with, so they stop too and know why.
-        channel.abort(first.culprit(), &first.to_string());
+        let proven = !matches!(first, AttestError::Net(_));
+        channel.abort(first.culprit(), proven, &first.to_string());
         return Err(first);
     }
     let mut seeds = [None; 3];

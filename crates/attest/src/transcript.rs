@@ -35,6 +35,9 @@ pub enum FrameKind {
     /// The sender's boundary has waited a whole timeout for a message from someone;
     /// the payload says from whom and what it sent (see channel.rs).
     Waiting = 3,
+    /// The sender has received every peer's `Finished` and verified everything
+    /// before it: the session's result stands.
+    Confirmed = 4,
 }
 
 impl FrameKind {
@@ -44,6 +47,7 @@ impl FrameKind {
             1 => Some(FrameKind::Abort),
             2 => Some(FrameKind::Finished),
             3 => Some(FrameKind::Waiting),
+            4 => Some(FrameKind::Confirmed),
             _ => None,
         }
     }

@@ -136,19 +136,25 @@ fn a_party_running_other_code_is_named_by_both_others() {
 }
 
 #[test]
-fn a_party_holding_another_program_is_named() {
+fn a_party_holding_another_program_is_blamed_on_the_model_owner_who_sent_it() {
+    // The program comes from P0 through its host: a client that holds another one
+    // than P0 attests (and the helper holds) got it from P0's host.
     let cheat = Setup {
         identity: identity(1, 7),
         ..honest()
     };
     let out = run([honest(), cheat, honest()], None);
-    for o in [&out[0], &out[2]] {
-        let (party, reason) = rejected(o);
-        assert_eq!(party, P1);
-        assert!(
-            matches!(reason, TokenRejection::WrongProgram { .. }),
-            "{reason}"
-        );
+    let (party, reason) = rejected(&out[0]);
+    assert_eq!(party, P1);
+    assert!(
+        matches!(reason, TokenRejection::WrongProgram { .. }),
+        "{reason}"
+    );
+    match &out[2] {
+        Err(e @ AttestError::ProgramSentDifferently { to: P1 }) => {
+            assert_eq!(e.culprit(), Some(P0))
+        }
+        other => panic!("{other:?}"),
     }
 }
 

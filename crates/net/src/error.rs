@@ -29,6 +29,20 @@ pub enum Misbehaviour {
     },
 }
 
+impl Misbehaviour {
+    /// Whether this was seen in an authentic message (or a failed tag), not inferred
+    /// from silence.
+    pub fn is_proven(&self) -> bool {
+        !matches!(
+            self,
+            Misbehaviour::Dropped {
+                waited: Some(_),
+                ..
+            }
+        )
+    }
+}
+
 fn index_or_unknown(message: &Option<u64>) -> String {
     message.map_or_else(|| "(index unreadable)".to_string(), |m| m.to_string())
 }
@@ -108,6 +122,9 @@ pub enum NetError {
         reporter: Party,
         /// Whom the reporter blames, if it found a culprit.
         culprit: Option<Party>,
+        /// Whether the reporter had proof (a failed tag, an authentic message out of
+        /// place), not just silence, which a stall elsewhere can also explain.
+        proven: bool,
         reason: String,
     },
 

@@ -4,11 +4,11 @@ use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
 use crate::shareholder::{self, Role, LINEAR, SELECT};
 use crate::{session, RuntimeError};
-use cryptflow_ir::WeightId;
+use cryptflow_ir::{Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
-use cryptflow_protocol::{sharing, StreamId};
+use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Tensor};
 use std::collections::HashMap;
 
@@ -73,13 +73,24 @@ pub fn run_client(
     transport: &mut dyn Transport,
     input: &Tensor<f32>,
 ) -> Result<Prediction, RuntimeError> {
-    let mut recorder = Recorder::new();
+    let recorder = Recorder::new();
     let seeds = session::establish_seeds(transport)?;
-    let program = session::receive_program(transport)?;
-    let encoded = crate::encode_input(&program, input)?;
+    let (program, _) = session::receive_program(transport)?;
+    client_session(transport, &program, input, seeds, recorder)
+}
+
+/// P1 after setup: the seeds are agreed and the program received.
+pub(crate) fn client_session(
+    transport: &mut dyn Transport,
+    program: &Program,
+    input: &Tensor<f32>,
+    seeds: PairwiseSeeds,
+    mut recorder: Recorder,
+) -> Result<Prediction, RuntimeError> {
+    let encoded = crate::encode_input(program, input)?;
     let mut link = Link::new(transport, seeds);
     let mut masked_weights = HashMap::new();
-    for id in session::masked_weights(&program) {
+    for id in session::masked_weights(program) {
         let message = link.recv(Party::ModelOwner)?;
         let len = program.weight_shapes[id].iter().product();
         masked_weights.insert(id, linear::receive_masked_weight(message, len)?);
@@ -92,7 +103,7 @@ pub fn run_client(
     let z1 = shareholder::run(
         &mut Client { masked_weights },
         &mut link,
-        &program,
+        program,
         x1,
         &mut recorder,
     )?;
@@ -100,7 +111,7 @@ pub fn run_client(
     link.rounds += 1;
     let z = sharing::reveal_to_client(&z1, &z0)?;
     let online = recorder.elapsed() - setup;
-    let output = crate::decode_output(&program, &z);
+    let output = crate::decode_output(program, &z);
     Ok(Prediction {
         output,
         report: recorder.finish(&link, setup, online),

@@ -25,8 +25,22 @@ pub enum RuntimeError {
     WeightsMismatch,
     #[error("{from} sent a malformed {what}")]
     MalformedMessage { from: Party, what: &'static str },
+    #[error(transparent)]
+    Attest(#[from] cryptflow_attest::AttestError),
     #[error("could not get randomness from the operating system: {0}")]
     Entropy(String),
+}
+
+impl RuntimeError {
+    /// In attested mode: the party whose host this error blames, if it names one.
+    pub fn culprit(&self) -> Option<Party> {
+        match self {
+            RuntimeError::Attest(error) => error.culprit(),
+            RuntimeError::Net(NetError::HostMisbehaved { culprit, .. }) => Some(*culprit),
+            RuntimeError::Net(NetError::PeerAborted { culprit, .. }) => *culprit,
+            _ => None,
+        }
+    }
 }
 
 fn reshape_hint(expected: &[usize], got: &[usize]) -> String {

@@ -10,15 +10,25 @@ use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
-use cryptflow_protocol::StreamId;
+use cryptflow_protocol::{PairwiseSeeds, StreamId};
 use cryptflow_ring::Party;
 use std::collections::HashSet;
 
 /// Runs P2 to the end of one inference.
 pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeError> {
-    let mut recorder = Recorder::new();
+    let recorder = Recorder::new();
     let seeds = session::establish_seeds(transport)?;
-    let program = session::receive_program(transport)?;
+    let (program, _) = session::receive_program(transport)?;
+    helper_session(transport, &program, seeds, recorder)
+}
+
+/// P2 after setup: the seeds are agreed and the program received.
+pub(crate) fn helper_session(
+    transport: &mut dyn Transport,
+    program: &Program,
+    seeds: PairwiseSeeds,
+    mut recorder: Recorder,
+) -> Result<PartyReport, RuntimeError> {
     let mut link = Link::new(transport, seeds);
     let setup = recorder.elapsed();
     // Weights whose mask B this helper has derived (see `deal_linear`).
@@ -31,7 +41,7 @@ pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeE
                 geometry, weight, ..
             } => Some(deal_linear(
                 &link,
-                &program,
+                program,
                 step,
                 geometry,
                 *weight,
@@ -51,7 +61,7 @@ pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeE
                 };
                 Some(deal_linear(
                     &link,
-                    &program,
+                    program,
                     step,
                     &shape,
                     *weight,
@@ -60,7 +70,7 @@ pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeE
             }
             Kernel::Scale { weight } => Some(deal_linear(
                 &link,
-                &program,
+                program,
                 step,
                 &Elementwise { len: n },
                 *weight,

@@ -6,6 +6,7 @@
 //! P0 masks its weights for P1 once; P1 shares its input (for free, from the seed it
 //! shares with P0); the instructions run; P0 sends P1 its output share.
 
+mod attested;
 mod client;
 mod encoding;
 mod error;
@@ -17,10 +18,13 @@ mod owner;
 pub mod plain;
 pub mod reference;
 mod report;
-mod session;
+pub mod session;
 mod shareholder;
 mod slots;
 
+pub use attested::{
+    run_client_attested, run_helper_attested, run_model_owner_attested, Attestation,
+};
 pub use client::{run_client, Prediction};
 pub use encoding::{decode_output, encode_input};
 pub use error::RuntimeError;

@@ -8,7 +8,7 @@ use cryptflow_ir::{Program, WeightId, Weights};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
-use cryptflow_protocol::{sharing, StreamId};
+use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::Party;
 
 struct ModelOwner<'w> {
@@ -65,13 +65,29 @@ pub fn run_model_owner(
     program: &Program,
     weights: &Weights,
 ) -> Result<PartyReport, RuntimeError> {
+    check(program, weights)?;
+    let recorder = Recorder::new();
+    let seeds = session::establish_seeds(transport)?;
+    session::send_program(transport, program)?;
+    owner_session(transport, program, weights, seeds, recorder)
+}
+
+pub(crate) fn check(program: &Program, weights: &Weights) -> Result<(), RuntimeError> {
     if !program.matches(weights) {
         return Err(RuntimeError::WeightsMismatch);
     }
     program.validate()?;
-    let mut recorder = Recorder::new();
-    let seeds = session::establish_seeds(transport)?;
-    session::send_program(transport, program)?;
+    Ok(())
+}
+
+/// P0 after setup: the seeds are agreed and the others hold the program.
+pub(crate) fn owner_session(
+    transport: &mut dyn Transport,
+    program: &Program,
+    weights: &Weights,
+    seeds: PairwiseSeeds,
+    mut recorder: Recorder,
+) -> Result<PartyReport, RuntimeError> {
     let mut link = Link::new(transport, seeds);
     for id in session::masked_weights(program) {
         let mut prg = link.stream(Party::Helper, StreamId::for_weight(id));

@@ -35,28 +35,55 @@ pub fn establish_seeds(transport: &mut dyn Transport) -> Result<PairwiseSeeds, R
     Ok(PairwiseSeeds::new(me, seeds))
 }
 
-/// P0: sends the public program to the other two parties.
-pub fn send_program(transport: &mut dyn Transport, program: &Program) -> Result<(), RuntimeError> {
+/// P0: sends the public program to the other two parties; returns the hash of the
+/// bytes sent (what attested mode binds into every party's measurement).
+pub fn send_program(
+    transport: &mut dyn Transport,
+    program: &Program,
+) -> Result<ProgramHash, RuntimeError> {
     let bytes = postcard::to_stdvec(program).map_err(|e| RuntimeError::MalformedProgram {
         from: Party::ModelOwner,
         detail: e.to_string(),
     })?;
+    let hash = ProgramHash(*blake3::hash(&bytes).as_bytes());
     transport.send(Party::Client, bytes.clone())?;
     transport.send(Party::Helper, bytes)?;
-    Ok(())
+    Ok(hash)
 }
 
-/// P1, P2: receives and checks the program.
-pub fn receive_program(transport: &mut dyn Transport) -> Result<Program, RuntimeError> {
+/// P1, P2: receives and checks the program; returns it and the hash of its bytes.
+pub fn receive_program(
+    transport: &mut dyn Transport,
+) -> Result<(Program, ProgramHash), RuntimeError> {
+    let (bytes, hash) = receive_program_bytes(transport)?;
+    Ok((decode_program(&bytes)?, hash))
+}
+
+/// P1, P2: the program's bytes as received, and their hash. Attested mode measures
+/// the bytes before decoding them, so that a program the model owner's host changed
+/// fails the prelude naming the model owner, even if it no longer decodes.
+pub fn receive_program_bytes(
+    transport: &mut dyn Transport,
+) -> Result<(Vec<u8>, ProgramHash), RuntimeError> {
     let bytes = transport.recv(Party::ModelOwner)?;
+    let hash = ProgramHash(*blake3::hash(&bytes).as_bytes());
+    Ok((bytes, hash))
+}
+
+/// Decodes and validates a program as P0 sent it.
+pub fn decode_program(bytes: &[u8]) -> Result<Program, RuntimeError> {
     let program: Program =
-        postcard::from_bytes(&bytes).map_err(|e| RuntimeError::MalformedProgram {
+        postcard::from_bytes(bytes).map_err(|e| RuntimeError::MalformedProgram {
             from: Party::ModelOwner,
             detail: e.to_string(),
         })?;
     program.validate()?;
     Ok(program)
 }
+
+/// The BLAKE3 hash of a program as it went over the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProgramHash(pub [u8; 32]);
 
 /// The weights of linear layers, which P0 masks for P1 at setup, in a fixed order.
 pub(crate) fn masked_weights(program: &Program) -> Vec<WeightId> {
