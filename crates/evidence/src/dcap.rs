@@ -33,10 +33,11 @@ pub(crate) fn verify_quote(
         })?;
     // Parse first so that a quote which does not decode is reported as malformed,
     // not as whatever collateral check dcap-qvl happens to run before decoding.
-    Quote::parse(quote).map_err(|e| EvidenceError::Malformed {
+    let parsed = Quote::parse(quote).map_err(|e| EvidenceError::Malformed {
         part: Part::Quote,
         reason: format!("{e:#}"),
     })?;
+    check_trailing_bytes(quote, &parsed)?;
     let verified = dcap_qvl::verify::verify(quote, &collateral, now_unix)
         .map_err(|e| classify(&format!("{e:#}"), now_unix))?;
 
@@ -57,6 +58,34 @@ pub(crate) fn verify_quote(
         status: verified.status,
         advisories: verified.advisory_ids,
     })
+}
+
+/// Quotes are often stored in a fixed-size buffer, so zero bytes after the auth data
+/// are accepted (the TDX sample has 70). Anything else there is refused: those bytes
+/// are not signed, and accepting them would let one quote take many byte forms.
+fn check_trailing_bytes(quote: &[u8], parsed: &Quote) -> Result<(), EvidenceError> {
+    let signed = parsed.signed_length();
+    let auth_len = signed
+        .checked_add(4)
+        .and_then(|end| quote.get(signed..end))
+        .and_then(|raw| raw.try_into().ok())
+        .map(u32::from_le_bytes);
+    let end = auth_len
+        .and_then(|len| usize::try_from(len).ok())
+        .and_then(|len| signed.checked_add(4)?.checked_add(len));
+    let tail = end.and_then(|end| quote.get(end..));
+    match tail {
+        Some(tail) if tail.iter().all(|&b| b == 0) => Ok(()),
+        Some(_) => Err(EvidenceError::Malformed {
+            part: Part::Quote,
+            reason: "non-zero bytes after the quote's auth data".into(),
+        }),
+        // Quote::parse read this far, so this does not happen; refuse rather than guess.
+        None => Err(EvidenceError::Malformed {
+            part: Part::Quote,
+            reason: "auth data length runs past the end of the quote".into(),
+        }),
+    }
 }
 
 /// Sorts a dcap-qvl error (an `anyhow` chain rendered as text, the only form it

@@ -90,3 +90,68 @@ pub(crate) fn check_binding(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sev::parser::ByteParser;
+
+    const REPORT_HEX: &str = include_str!("../tests/data/report_milan.hex");
+    const VCEK_MILAN: &[u8] = include_bytes!("../tests/data/vcek_milan.der");
+    const VCEK_TURIN: &[u8] = include_bytes!("../tests/data/vcek_turin.der");
+
+    fn sample() -> (Certificate, AttestationReport) {
+        let bytes = hex::decode(REPORT_HEX.trim()).unwrap();
+        let report = AttestationReport::from_bytes(&bytes).unwrap();
+        (Certificate::from_der(VCEK_MILAN).unwrap(), report)
+    }
+
+    #[test]
+    fn the_sample_vcek_is_bound_to_the_sample_report() {
+        let (vcek, report) = sample();
+        check_binding(&vcek, &report).unwrap();
+    }
+
+    #[test]
+    fn another_chip_id_is_a_mismatch() {
+        let (vcek, mut report) = sample();
+        report.chip_id[63] ^= 1;
+        let err = check_binding(&vcek, &report).unwrap_err();
+        assert!(
+            matches!(&err, EvidenceError::ChainMismatch { reason } if reason.contains("CHIP_ID")),
+            "{err}"
+        );
+        // A Turin VCEK names an 8-byte hardware id, which is not this Milan chip's.
+        let (_, report) = sample();
+        let turin = Certificate::from_der(VCEK_TURIN).unwrap();
+        assert!(matches!(
+            check_binding(&turin, &report),
+            Err(EvidenceError::ChainMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn another_reported_tcb_is_a_mismatch() {
+        let (vcek, mut report) = sample();
+        report.reported_tcb.microcode = report.reported_tcb.microcode.wrapping_add(1);
+        let err = check_binding(&vcek, &report).unwrap_err();
+        assert!(
+            matches!(&err, EvidenceError::ChainMismatch { reason } if reason.contains("microcode")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn validity_is_checked_at_both_ends() {
+        let (vcek, _) = sample();
+        // 2023-04-03T19:23:43Z .. 2030-04-03T19:23:43Z
+        check_validity("VCEK", &vcek, 1_680_549_823).unwrap();
+        check_validity("VCEK", &vcek, 1_901_474_623).unwrap();
+        for at in [1_680_549_822, 1_901_474_624] {
+            assert!(matches!(
+                check_validity("VCEK", &vcek, at),
+                Err(EvidenceError::NotValidAt { .. })
+            ));
+        }
+    }
+}
