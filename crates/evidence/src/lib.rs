@@ -1,7 +1,10 @@
-//! Offline verification of TEE attestation evidence.
+//! Offline verification of TEE attestation evidence: Intel SGX and TDX DCAP quotes
+//! (`dcap-qvl`) and AMD SEV-SNP attestation reports (`sev`).
 //!
-//! See the crate README for what is verified for each TEE and what a deployment
-//! still needs.
+//! Everything is a pure function of the bytes passed in, the verification time
+//! included: collateral and certificates are fetched by the caller ahead of time.
+//! The crate README says what is verified for each TEE, which fields map onto our
+//! attestation token, and what a deployment still needs.
 
 #![forbid(unsafe_code)]
 
@@ -37,6 +40,16 @@ pub fn verify(evidence: Evidence<'_>) -> Result<VerifiedEvidence, EvidenceError>
 /// `evidence` is a DCAP quote or an SEV-SNP report (raw bytes, or the same as hex
 /// text), `collateral` is the quote's collateral JSON or the report's VCEK
 /// certificate (DER or PEM), and `now_unix` is the verification time.
+///
+/// ```
+/// let quote = include_bytes!("../tests/data/sgx_quote");
+/// let collateral = include_bytes!("../tests/data/sgx_quote_collateral.json");
+/// // 2025-07-01, inside the sample collateral's validity.
+/// let verified = cryptflow_evidence::verify_bytes(quote, Some(collateral), 1_751_328_000)?;
+/// assert_eq!(verified.tee, cryptflow_evidence::Tee::Sgx);
+/// assert!(verified.report_data.starts_with(b"Hello, world!"));
+/// # Ok::<(), cryptflow_evidence::EvidenceError>(())
+/// ```
 pub fn verify_bytes(
     evidence: &[u8],
     collateral: Option<&[u8]>,

@@ -63,11 +63,7 @@ pub(crate) fn verify_report(
     // and a mismatch here means a genuine report paired with another chip's VCEK.
     check_binding(&chain.vek, &report)?;
 
-    if report.policy.debug_allowed() {
-        return Err(EvidenceError::Rejected {
-            reason: "guest policy allows debugging: the host can read guest memory".into(),
-        });
-    }
+    check_guest_policy(&report)?;
     Ok(VerifiedEvidence {
         tee: Tee::SevSnp,
         measurement: report.measurement.to_vec(),
@@ -75,6 +71,17 @@ pub(crate) fn verify_report(
         status: SNP_STATUS.to_string(),
         advisories: Vec::new(),
     })
+}
+
+/// A guest that allows debugging lets the host read and write its memory, so its
+/// measurement says nothing about what runs; DCAP refuses debug enclaves likewise.
+fn check_guest_policy(report: &AttestationReport) -> Result<(), EvidenceError> {
+    if report.policy.debug_allowed() {
+        return Err(EvidenceError::Rejected {
+            reason: "guest policy allows debugging: the host can read guest memory".into(),
+        });
+    }
+    Ok(())
 }
 
 fn parse_report(bytes: &[u8]) -> Result<AttestationReport, EvidenceError> {
@@ -157,4 +164,23 @@ fn amd_chain_for(vcek: Certificate) -> Result<Chain, EvidenceError> {
             failures.join("; ")
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_debuggable_guest_is_rejected() {
+        let bytes = hex::decode(include_str!("../tests/data/report_milan.hex").trim()).unwrap();
+        let mut report = parse_report(&bytes).unwrap();
+        check_guest_policy(&report).unwrap();
+        // No genuine debug report is at hand; the policy bit is set on the parsed
+        // sample, past its signature check, to test the refusal itself.
+        report.policy.set_debug_allowed(true);
+        assert!(matches!(
+            check_guest_policy(&report),
+            Err(EvidenceError::Rejected { .. })
+        ));
+    }
 }
