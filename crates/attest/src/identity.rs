@@ -74,8 +74,13 @@ pub fn this_binary() -> Result<Digest, std::io::Error> {
     static HASH: OnceLock<Result<Digest, String>> = OnceLock::new();
     HASH.get_or_init(|| {
         let path = std::env::current_exe().map_err(|e| e.to_string())?;
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Digest::of(&bytes))
+        // Streamed: the binary (with debug info) can be large, and holding it would
+        // add its size to every party's peak memory.
+        let mut file =
+            std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut hasher = blake3::Hasher::new();
+        std::io::copy(&mut file, &mut hasher).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Digest(*hasher.finalize().as_bytes()))
     })
     .clone()
     .map_err(std::io::Error::other)

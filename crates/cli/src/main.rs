@@ -5,6 +5,7 @@ mod image_input;
 mod inputs;
 mod orchestrate;
 mod report;
+mod security;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,8 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Benchmark suites (median time, bytes per party, rounds).
     Bench(commands::bench::BenchArgs),
+    /// Attestation: make a software root; verify real SGX/TDX/SEV-SNP evidence.
+    Attest(commands::attest::AttestArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args),
         Command::Preprocess(args) => commands::preprocess::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Attest(args) => commands::attest::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 //! three are on this machine's loopback), or TLS with keys made for this run.
 
 use crate::report::PartyLine;
+use crate::security::{Mode, SecurityArgs};
 use anyhow::{anyhow, bail, Context, Result};
 use cryptflow_net::tls::key_file_name;
 use cryptflow_net::Party;
@@ -24,6 +25,8 @@ pub struct LocalRun<'a> {
     pub timeout_s: u64,
     /// TLS with fresh keys in a temporary directory, instead of plaintext.
     pub tls: bool,
+    /// The mode; in malicious mode without a root, one is made for the run.
+    pub security: &'a SecurityArgs,
 }
 
 struct Running {
@@ -48,6 +51,15 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
     let exe = std::env::current_exe().context("cannot find the cryptflow executable")?;
     // Removed when the run ends, keys and all.
     let keys = run.tls.then(make_keys).transpose()?;
+    let malicious = run.security.mode == Mode::Malicious;
+    let made_root = (malicious && run.security.attest_root.is_none())
+        .then(make_root)
+        .transpose()?;
+    let root = run
+        .security
+        .attest_root
+        .clone()
+        .or_else(|| made_root.as_ref().map(|d| d.path().to_path_buf()));
     let mut running = Vec::with_capacity(3);
     for (party, name) in
         Party::ALL
@@ -75,6 +87,13 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        command.args(["--mode", run.security.mode.name()]);
+        if let Some(root) = &root {
+            command.arg("--attest-root").arg(root);
+        }
+        if let Some(fault) = run.security.inject_fault {
+            command.args(["--inject-fault", &fault.to_string()]);
+        }
         match &keys {
             Some(dir) => command
                 .arg("--key")
@@ -103,7 +122,20 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
             stderr,
         });
     }
-    wait_all(running, Duration::from_secs(run.timeout_s * 10 + 60))
+    // In malicious mode every party explains a failure itself (naming the party
+    // whose host misbehaved), within a few timeouts: wait for all of them.
+    let grace = malicious.then(|| Duration::from_secs(run.timeout_s * 6 + 5));
+    wait_all(running, Duration::from_secs(run.timeout_s * 10 + 60), grace)
+}
+
+/// A temporary software attestation root for one run.
+fn make_root() -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("cryptflow-root-")
+        .tempdir()
+        .context("cannot make a temporary directory for the attestation root")?;
+    cryptflow_attest::SoftwareRoot::generate()?.write(dir.path())?;
+    Ok(dir)
 }
 
 /// A temporary directory with a fresh key and certificate for each party.
@@ -147,23 +179,32 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<String> {
 /// Waits for every party; on the first failure stops the others and reports it.
 /// A spinner with the elapsed time shows on a terminal (ImageNet-size runs take a while);
 /// it draws nothing when stderr is not a terminal.
-fn wait_all(mut running: Vec<Running>, limit: Duration) -> Result<[PartyLine; 3]> {
+fn wait_all(
+    mut running: Vec<Running>,
+    limit: Duration,
+    grace: Option<Duration>,
+) -> Result<[PartyLine; 3]> {
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message("secure inference running (three parties)");
     spinner.enable_steady_tick(Duration::from_millis(200));
     if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
         spinner.set_style(style);
     }
-    let result = wait_all_quietly(&mut running, limit);
+    let result = wait_all_quietly(&mut running, limit, grace);
     spinner.finish_and_clear();
     let failure = result?;
-    collect(running, failure)
+    collect(running, failure, grace.is_some())
 }
 
 /// Polls the parties until all exit, one fails or the limit passes; returns the index
 /// of the first that failed, after stopping the others.
-fn wait_all_quietly(running: &mut [Running], limit: Duration) -> Result<Option<usize>> {
+fn wait_all_quietly(
+    running: &mut [Running],
+    limit: Duration,
+    grace: Option<Duration>,
+) -> Result<Option<usize>> {
     let started = Instant::now();
+    let mut limit = limit;
     let mut failure: Option<usize> = None;
     loop {
         let mut all_done = true;
@@ -174,8 +215,12 @@ fn wait_all_quietly(running: &mut [Running], limit: Duration) -> Result<Option<u
                 None => all_done = false,
             }
         }
-        if all_done || failure.is_some() || started.elapsed() > limit {
+        let stop_now = failure.is_some() && grace.is_none();
+        if all_done || stop_now || started.elapsed() > limit {
             break;
+        }
+        if let (Some(_), Some(grace)) = (failure, grace) {
+            limit = limit.min(started.elapsed() + grace);
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -190,7 +235,11 @@ fn wait_all_quietly(running: &mut [Running], limit: Duration) -> Result<Option<u
 }
 
 /// Reads every party's outcome: its report line, or its error.
-fn collect(running: Vec<Running>, failure: Option<usize>) -> Result<[PartyLine; 3]> {
+fn collect(
+    running: Vec<Running>,
+    failure: Option<usize>,
+    every_error: bool,
+) -> Result<[PartyLine; 3]> {
     let mut lines = Vec::with_capacity(3);
     let mut errors = Vec::new();
     for (i, mut r) in running.into_iter().enumerate() {
@@ -203,7 +252,7 @@ fn collect(running: Vec<Running>, failure: Option<usize>) -> Result<[PartyLine; 
                 serde_json::from_str::<PartyLine>(line)
                     .with_context(|| format!("{} printed no report", r.name))?,
             );
-        } else if Some(i) == failure || failure.is_none() {
+        } else if every_error || Some(i) == failure || failure.is_none() {
             let message = stderr.trim().trim_start_matches("error: ").to_owned();
             errors.push(format!(
                 "{} failed: {}",

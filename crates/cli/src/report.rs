@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PartyLine {
     pub party: usize,
+    /// "semi-honest" or "malicious".
+    pub mode: String,
     pub setup_s: f64,
     pub online_s: f64,
     pub bytes_sent: u64,
@@ -43,6 +45,8 @@ impl From<&LayerReport> for LayerLine {
 /// every field; `party --json` only what that one party knows, the rest is null.
 #[derive(Clone, Debug, Serialize)]
 pub struct InferenceJson {
+    /// "semi-honest" or "malicious" (attested execution).
+    pub mode: String,
     /// The decoded output; null on P0 and P2, which do not learn it.
     pub output: Option<Vec<f32>>,
     pub shape: Option<Vec<usize>>,

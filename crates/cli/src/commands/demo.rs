@@ -54,6 +54,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         scale: cryptflow_compiler::DEFAULT_SCALE.into(),
         timeout_s: 30,
         tls: false,
+        security: &Default::default(),
     })?;
     let client = &lines[1];
     let top1 = argmax(client.output.as_deref().unwrap_or_default());

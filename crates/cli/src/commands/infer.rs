@@ -32,6 +32,10 @@ pub struct InferArgs {
     /// directory) instead of plaintext loopback TCP, to see what TLS costs.
     #[arg(long)]
     pub tls: bool,
+    /// `--mode malicious`: attested execution; without --attest-root, a root is made
+    /// for this run in a temporary directory.
+    #[command(flatten)]
+    pub security: crate::security::SecurityArgs,
 }
 
 pub fn run(args: InferArgs) -> Result<()> {
@@ -48,6 +52,7 @@ pub fn run(args: InferArgs) -> Result<()> {
         scale: args.scale,
         timeout_s: args.timeout,
         tls: args.tls,
+        security: &args.security,
     })?;
     let result = summarize(&lines);
     if args.json {
@@ -63,6 +68,7 @@ pub fn summarize(lines: &[PartyLine; 3]) -> InferenceJson {
     let client = &lines[1];
     let output = client.output.clone().unwrap_or_default();
     InferenceJson {
+        mode: client.mode.clone(),
         top1: Some(argmax(&output)),
         shape: Some(client.shape.clone().unwrap_or_default()),
         output: Some(output),
@@ -92,7 +98,8 @@ pub fn print_human(r: &InferenceJson) {
         .peak_rss_mib
         .map(|peak| peak.map_or("?".to_owned(), |m| format!("{m:.0}")));
     println!(
-        "time {:.1} ms, {} rounds; sent P0 {} MiB, P1 {} MiB, P2 {} MiB; peak memory {}/{}/{} MiB",
+        "{} mode: time {:.1} ms, {} rounds; sent P0 {} MiB, P1 {} MiB, P2 {} MiB; peak memory {}/{}/{} MiB",
+        r.mode,
         r.wall_s * 1e3,
         r.rounds,
         sent[0],

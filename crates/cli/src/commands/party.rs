@@ -2,10 +2,15 @@
 
 use crate::inputs;
 use crate::report::{argmax, peak_rss_mib, InferenceJson, LayerLine, PartyLine};
+use crate::security::Mode;
 use anyhow::{Context, Result};
 use clap::Args;
+use cryptflow_net::fault::FaultyHost;
 use cryptflow_net::{Party, TcpConfig, TcpTransport, TlsIdentity};
-use cryptflow_runtime::{run_client, run_helper, run_model_owner, PartyReport};
+use cryptflow_runtime::{
+    run_client, run_client_attested, run_helper, run_helper_attested, run_model_owner,
+    run_model_owner_attested, Attestation, PartyReport,
+};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,6 +57,8 @@ pub struct PartyArgs {
     /// party cannot know are null).
     #[arg(long, conflicts_with = "report")]
     pub json: bool,
+    #[command(flatten)]
+    pub security: crate::security::SecurityArgs,
     /// Print one JSON line with the party's measurements (used by `infer`).
     #[arg(long, hide = true)]
     pub report: bool,
@@ -97,26 +104,50 @@ pub fn run(args: PartyArgs) -> Result<()> {
         tls,
         ..TcpConfig::default()
     };
-    let mut transport = TcpTransport::connect(me, addrs, &config)
+    let root = args.security.root()?;
+    let transport = TcpTransport::connect(me, addrs, &config)
         .with_context(|| format!("{me} could not reach the other parties"))?;
-    let (report, output) = match (model, input) {
-        (Some(compiled), _) => (
-            run_model_owner(&mut transport, &compiled.program, &compiled.weights)?,
+    // The host: it moves the bytes and, with --inject-fault, tampers with them.
+    let mut host = FaultyHost::new(transport, args.security.inject_fault);
+    let attestation = root.as_ref().map(|root| Attestation {
+        root,
+        code_override: None,
+    });
+    let blame = |error: cryptflow_runtime::RuntimeError| match error.culprit() {
+        // Said first, so that every honest party's output starts with whom it blames.
+        Some(culprit) => anyhow::Error::new(error).context(format!("{culprit}'s host misbehaved")),
+        None => error.into(),
+    };
+    let (report, output) = match (model, input, &attestation) {
+        (Some(compiled), _, None) => (
+            run_model_owner(&mut host, &compiled.program, &compiled.weights)?,
             None,
         ),
-        (_, Some(x)) => {
-            let prediction = run_client(&mut transport, &x)?;
+        (Some(compiled), _, Some(a)) => (
+            run_model_owner_attested(&mut host, &compiled.program, &compiled.weights, a)
+                .map_err(blame)?,
+            None,
+        ),
+        (_, Some(x), None) => {
+            let prediction = run_client(&mut host, &x)?;
             (prediction.report, Some(prediction.output))
         }
-        _ => (run_helper(&mut transport)?, None),
+        (_, Some(x), Some(a)) => {
+            let prediction = run_client_attested(&mut host, &x, a).map_err(blame)?;
+            (prediction.report, Some(prediction.output))
+        }
+        (_, _, None) => (run_helper(&mut host)?, None),
+        (_, _, Some(a)) => (run_helper_attested(&mut host, a).map_err(blame)?, None),
     };
-    transport.close().context("flushing the last messages")?;
+    host.into_inner()
+        .close()
+        .context("flushing the last messages")?;
     let format = match (args.json, args.report) {
         (true, _) => Output::Json,
         (_, true) => Output::Report,
         _ => Output::Human,
     };
-    print_outcome(me, &report, output, format)
+    print_outcome(me, &report, output, format, args.security.mode)
 }
 
 /// The TLS identity from --key and --certs; `None` with --plaintext. Giving neither
@@ -142,9 +173,11 @@ fn print_outcome(
     report: &PartyReport,
     output: Option<cryptflow_ring::Tensor<f32>>,
     format: Output,
+    mode: Mode,
 ) -> Result<()> {
     let line = PartyLine {
         party: me.index(),
+        mode: mode.name().to_string(),
         setup_s: report.setup_seconds,
         online_s: report.online_seconds,
         bytes_sent: report.comm.bytes_sent,
@@ -183,6 +216,7 @@ fn own_view(me: Party, line: &PartyLine) -> InferenceJson {
     let mut peak_rss_mib = [None; 3];
     peak_rss_mib[me.index()] = Some(line.peak_rss_mib);
     InferenceJson {
+        mode: line.mode.clone(),
         top1: line.output.as_deref().map(argmax),
         shape: line.shape.clone(),
         output: line.output.clone(),

@@ -16,6 +16,7 @@ pub fn run(args: InferArgs) -> Result<()> {
     let wall_s = started.elapsed().as_secs_f64();
     let output = cryptflow_runtime::decode_output(&compiled.program, &raw);
     let result = InferenceJson {
+        mode: "clear".into(),
         top1: Some(argmax(output.data())),
         shape: Some(output.shape().to_vec()),
         output: Some(output.into_data()),
