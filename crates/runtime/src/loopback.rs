@@ -2,7 +2,10 @@
 //! 127.0.0.1: for benchmarks and tests that want the network stack without the cost of
 //! starting processes.
 
-use crate::{run_client, run_helper, run_model_owner, PartyReport, Prediction, RuntimeError};
+use crate::{
+    run_client, run_client_attested, run_helper, run_helper_attested, run_model_owner,
+    run_model_owner_attested, Attestation, PartyReport, Prediction, RuntimeError,
+};
 use cryptflow_ir::{Program, Weights};
 use cryptflow_net::{NetError, Party, TcpConfig, TcpTransport};
 use cryptflow_ring::Tensor;
@@ -24,6 +27,16 @@ pub fn run_on_loopback(
     weights: &Weights,
     input: &Tensor<f32>,
 ) -> Result<LoopbackRun, RuntimeError> {
+    run_on_loopback_in_mode(program, weights, input, None)
+}
+
+/// As [`run_on_loopback`]; with `attestation`, in attested (malicious) mode.
+pub fn run_on_loopback_in_mode(
+    program: &Program,
+    weights: &Weights,
+    input: &Tensor<f32>,
+    attestation: Option<&Attestation<'_>>,
+) -> Result<LoopbackRun, RuntimeError> {
     let bind = || {
         TcpListener::bind("127.0.0.1:0").map_err(|source| NetError::Io {
             context: "binding 127.0.0.1".into(),
@@ -43,15 +56,24 @@ pub fn run_on_loopback(
     thread::scope(|scope| {
         let owner = scope.spawn(|| {
             let mut t = TcpTransport::connect_with_listener(Party::ModelOwner, l0, addrs, &config)?;
-            run_model_owner(&mut t, program, weights)
+            match attestation {
+                None => run_model_owner(&mut t, program, weights),
+                Some(a) => run_model_owner_attested(&mut t, program, weights, a),
+            }
         });
         let helper = scope.spawn(|| {
             let mut t = TcpTransport::connect_with_listener(Party::Helper, l2, addrs, &config)?;
-            run_helper(&mut t)
+            match attestation {
+                None => run_helper(&mut t),
+                Some(a) => run_helper_attested(&mut t, a),
+            }
         });
         let prediction = TcpTransport::connect_with_listener(Party::Client, l1, addrs, &config)
             .map_err(RuntimeError::from)
-            .and_then(|mut t| run_client(&mut t, input));
+            .and_then(|mut t| match attestation {
+                None => run_client(&mut t, input),
+                Some(a) => run_client_attested(&mut t, input, a),
+            });
         let owner = owner
             .join()
             .unwrap_or_else(|_| panic!("the model owner's thread panicked"));
