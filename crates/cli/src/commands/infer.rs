@@ -25,7 +25,8 @@ pub struct InferArgs {
     #[arg(long)]
     pub json: bool,
     /// Seconds allowed for the parties to connect, and for progress on any message
-    /// (a party that sends or takes no byte for this long is reported).
+    /// (a party that sends or takes no byte for this long is reported; in malicious
+    /// mode after two such timeouts).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
     /// Run the three parties over TLS (keys made for this run in a temporary
