@@ -61,7 +61,17 @@ fn script(channel: &mut dyn Transport) -> Result<(), NetError> {
 }
 
 fn run(setups: [Setup; 3], fault: Option<Fault>) -> [Outcome; 3] {
-    let trusted = SoftwareRoot::generate().expect("root");
+    run_with_hosts(setups, &|t| Box::new(FaultyHost::new(t, fault)))
+}
+
+/// A host for each party's transport.
+type Hosts<'a> = dyn Fn(MemoryTransport) -> Box<dyn Transport> + Sync + 'a;
+
+fn run_with_hosts(setups: [Setup; 3], hosts: &Hosts<'_>) -> [Outcome; 3] {
+    // One trusted root for every run, as in a deployment (a replayed token must be
+    // signed by it to test the session check).
+    static TRUSTED: std::sync::OnceLock<SoftwareRoot> = std::sync::OnceLock::new();
+    let trusted = TRUSTED.get_or_init(|| SoftwareRoot::generate().expect("root"));
     let other = SoftwareRoot::generate().expect("root");
     let transports = MemoryTransport::triple_with_timeout(Duration::from_millis(500));
     std::thread::scope(|scope| {
@@ -69,9 +79,9 @@ fn run(setups: [Setup; 3], fault: Option<Fault>) -> [Outcome; 3] {
             .into_iter()
             .zip(setups)
             .map(|(transport, setup)| {
-                let (trusted, other) = (&trusted, &other);
+                let (trusted, other) = (trusted, &other);
                 scope.spawn(move || -> Outcome {
-                    let mut host = FaultyHost::new(transport, fault);
+                    let mut host = hosts(transport);
                     let me = host.me();
                     let enclave = Enclave::launch(me, setup.identity)?;
                     let attester = if setup.other_root { other } else { trusted };
@@ -80,7 +90,7 @@ fn run(setups: [Setup; 3], fault: Option<Fault>) -> [Outcome; 3] {
                         verifier: trusted,
                         sent_before: 0,
                     };
-                    let mut session = run_prelude(enclave, &mut host, config)?;
+                    let mut session = run_prelude(enclave, host.as_mut(), config)?;
                     script(&mut session.channel)?;
                     session.channel.finish()?;
                     let mut words: [Vec<u64>; 3] = Default::default();
@@ -267,4 +277,71 @@ fn faults_on_prelude_messages_are_caught_before_any_input_is_touched() {
             }
         }
     }
+}
+
+/// A host that records what its party sends, or sends a recorded message in place of
+/// one of its own.
+struct Recorder {
+    inner: MemoryTransport,
+    sent: u64,
+    log: Arc<Mutex<Vec<Vec<u8>>>>,
+    replace: Option<(u64, Vec<u8>)>,
+}
+
+impl Transport for Recorder {
+    fn me(&self) -> Party {
+        self.inner.me()
+    }
+    fn send(&mut self, to: Party, payload: Vec<u8>) -> Result<(), NetError> {
+        let index = self.sent;
+        self.sent += 1;
+        self.log.lock().expect("log").push(payload.clone());
+        match &self.replace {
+            Some((at, old)) if *at == index => self.inner.send(to, old.clone()),
+            _ => self.inner.send(to, payload),
+        }
+    }
+    fn recv(&mut self, from: Party) -> Result<Vec<u8>, NetError> {
+        self.inner.recv(from)
+    }
+    fn stats(&self) -> cryptflow_net::CommStats {
+        self.inner.stats()
+    }
+}
+
+use std::sync::{Arc, Mutex};
+
+#[test]
+fn a_token_replayed_from_an_earlier_session_is_refused() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let recording = |t: MemoryTransport| -> Box<dyn Transport> {
+        let log = if t.me() == P2 {
+            log.clone()
+        } else {
+            Arc::default()
+        };
+        Box::new(Recorder {
+            inner: t,
+            sent: 0,
+            log,
+            replace: None,
+        })
+    };
+    let first = run_with_hosts(honest3(), &recording);
+    assert!(first.iter().all(Result::is_ok));
+    // P2's messages: hellos 0 (to P0), 1 (to P1), tokens 2 (to P0), 3 (to P1).
+    let old_token = log.lock().expect("log")[2].clone();
+    let replaying = |t: MemoryTransport| -> Box<dyn Transport> {
+        let replace = (t.me() == P2).then(|| (2, old_token.clone()));
+        Box::new(Recorder {
+            inner: t,
+            sent: 0,
+            log: Arc::default(),
+            replace,
+        })
+    };
+    let second = run_with_hosts(honest3(), &replaying);
+    assert_eq!(rejected(&second[0]), (P2, TokenRejection::NotThisSession));
+    // P1 got P2's fresh token; it still stops, told by P0 whom to blame.
+    blames(&second[1], P2);
 }
