@@ -141,7 +141,7 @@ impl<'h> AttestedChannel<'h> {
         }
     }
 
-    fn send_frame(&mut self, to: Party, kind: FrameKind, payload: &[u8]) -> Result<(), NetError> {
+    fn send_frame(&mut self, to: Party, kind: FrameKind, payload: Vec<u8>) -> Result<(), NetError> {
         let index = self.sent;
         let sealer = self.sealers[to.index()]
             .as_mut()
@@ -175,7 +175,7 @@ impl<'h> AttestedChannel<'h> {
         let me = self.me;
         for peer in Party::ALL.into_iter().filter(|&p| p != me) {
             // Best effort: the peer may be gone, which is the reason we abort.
-            let _ = self.send_frame(peer, FrameKind::Abort, &payload);
+            let _ = self.send_frame(peer, FrameKind::Abort, payload.clone());
         }
         self.failed = Some(reason);
     }
@@ -296,7 +296,7 @@ impl<'h> AttestedChannel<'h> {
         let me = self.me;
         for peer in Party::ALL.into_iter().filter(|&p| p != me) {
             // Best effort: a peer we cannot reach will be blamed on its own.
-            let _ = self.send_frame(peer, FrameKind::Waiting, &payload);
+            let _ = self.send_frame(peer, FrameKind::Waiting, payload.clone());
         }
     }
 
@@ -394,7 +394,7 @@ impl<'h> AttestedChannel<'h> {
             let me = self.me;
             for peer in Party::ALL.into_iter().filter(|&p| p != me) {
                 // A failed send shows up as the peer's missing word below.
-                let _ = self.send_frame(peer, kind, &[]);
+                let _ = self.send_frame(peer, kind, Vec::new());
             }
             let errors = self.collect(kind);
             if let Some(error) = errors.into_iter().min_by_key(rank) {
@@ -467,7 +467,7 @@ impl Transport for AttestedChannel<'_> {
 
     fn send(&mut self, to: Party, payload: Vec<u8>) -> Result<(), NetError> {
         self.stopped()?;
-        match self.send_frame(to, FrameKind::Data, &payload) {
+        match self.send_frame(to, FrameKind::Data, payload) {
             Ok(()) => Ok(()),
             Err(error) => Err(self.gone(to, error)),
         }
@@ -477,8 +477,8 @@ impl Transport for AttestedChannel<'_> {
         let (opened, mut frame) = self.next_frame(from)?;
         match opened.kind {
             FrameKind::Data => {
+                // The payload is the frame's start: no bytes move.
                 frame.truncate(opened.payload.end);
-                frame.drain(..opened.payload.start);
                 Ok(frame)
             }
             FrameKind::Abort => Err(self.peer_aborted(from, &frame[opened.payload])),

@@ -1,8 +1,9 @@
 //! The authenticated transcript, pure: framing, sequence numbers and MACs for one
 //! direction of one pair, with no I/O (the channel in `channel.rs` moves the bytes).
 //!
-//! Every message carries its kind, sender, receiver, the sender's sequence number on
-//! this link, the sender's count of all its outgoing messages (so an error can name the
+//! Every message carries, after its payload (a trailer, so that neither sealing an
+//! owned payload nor opening one moves the payload's bytes), its kind, sender,
+//! receiver, the sender's sequence number on this link, the sender's count of all its outgoing messages (so an error can name the
 //! message a host tampered with) and the session id, and ends in a 32-byte BLAKE3
 //! keyed hash (a MAC) under a key derived from the attested key exchange for this
 //! direction. Only the two boundaries hold the key, so a host can change, replay,
@@ -18,8 +19,8 @@ use cryptflow_net::Misbehaviour;
 use cryptflow_ring::Party;
 use std::time::Duration;
 
-/// Header: kind, sender, receiver (1 byte each), link sequence, sender's message index
-/// (8 bytes each), session id (16 bytes).
+/// Trailer before the tag: kind, sender, receiver (1 byte each), link sequence,
+/// sender's message index (8 bytes each), session id (16 bytes).
 pub const HEADER_BYTES: usize = 3 + 8 + 8 + 16;
 pub const TAG_BYTES: usize = 32;
 
@@ -107,14 +108,15 @@ impl Sealer {
         }
     }
 
-    /// The frame for `payload`, the sender's `index`-th outgoing message.
-    pub fn seal(&mut self, kind: FrameKind, index: u64, payload: &[u8]) -> Vec<u8> {
-        let mut frame = Vec::with_capacity(HEADER_BYTES + payload.len() + TAG_BYTES);
+    /// The frame for `payload`, the sender's `index`-th outgoing message: the payload
+    /// itself, extended by the trailer and the tag.
+    pub fn seal(&mut self, kind: FrameKind, index: u64, payload: Vec<u8>) -> Vec<u8> {
+        let mut frame = payload;
+        frame.reserve_exact(HEADER_BYTES + TAG_BYTES);
         frame.extend_from_slice(&[kind as u8, self.from.index() as u8, self.to.index() as u8]);
         frame.extend_from_slice(&self.next.to_le_bytes());
         frame.extend_from_slice(&index.to_le_bytes());
         frame.extend_from_slice(&self.session);
-        frame.extend_from_slice(payload);
         let tag = self.key.tag(&frame);
         frame.extend_from_slice(tag.as_bytes());
         self.next += 1;
@@ -181,34 +183,36 @@ impl Opener {
 
     /// Authenticates `frame` and checks it is the next one on this link.
     pub fn open(&mut self, frame: &[u8]) -> Result<Received, Misbehaviour> {
-        let claimed_index = frame
-            .get(11..19)
+        let trailer_at = frame.len().checked_sub(HEADER_BYTES + TAG_BYTES);
+        let claimed_index = trailer_at
+            .and_then(|at| frame.get(at + 11..at + 19))
             .and_then(|b| b.try_into().ok())
             .map(u64::from_le_bytes);
         let changed = Misbehaviour::Changed {
             message: claimed_index,
         };
-        if frame.len() < HEADER_BYTES + TAG_BYTES {
+        let Some(at) = trailer_at else {
             return Err(changed);
-        }
+        };
         let (body, tag) = frame.split_at(frame.len() - TAG_BYTES);
         // blake3::Hash compares in constant time.
         if self.key.tag(body) != blake3::Hash::from_slice(tag).map_err(|_| changed.clone())? {
             return Err(changed);
         }
         // Authentic from here on: the fields were written by the sender's boundary.
-        let kind = FrameKind::from_byte(body[0]);
-        let route_ok = body[1] == self.from.index() as u8 && body[2] == self.to.index() as u8;
-        let (Some(kind), true, true) = (kind, route_ok, body[19..35] == self.session) else {
+        let t = &body[at..];
+        let kind = FrameKind::from_byte(t[0]);
+        let route_ok = t[1] == self.from.index() as u8 && t[2] == self.to.index() as u8;
+        let (Some(kind), true, true) = (kind, route_ok, t[19..35] == self.session) else {
             // Only a boundary bug could MAC a frame for another link or session.
             return Err(changed);
         };
-        let seq = u64::from_le_bytes(body[3..11].try_into().map_err(|_| changed.clone())?);
-        let index = u64::from_le_bytes(body[11..19].try_into().map_err(|_| changed.clone())?);
+        let seq = u64::from_le_bytes(t[3..11].try_into().map_err(|_| changed.clone())?);
+        let index = u64::from_le_bytes(t[11..19].try_into().map_err(|_| changed.clone())?);
         let opened = Opened {
             kind,
             index,
-            payload: HEADER_BYTES..body.len(),
+            payload: 0..at,
         };
         if seq < self.expected {
             return Err(Misbehaviour::Replayed { message: index });
@@ -250,7 +254,7 @@ mod tests {
     fn frames_open_in_order_with_their_payload_and_index() {
         let (mut s, mut o) = pair([1; 16]);
         for (i, p) in [&b"first"[..], b"", b"third"].iter().enumerate() {
-            let frame = s.seal(FrameKind::Data, 10 + i as u64, p);
+            let frame = s.seal(FrameKind::Data, 10 + i as u64, p.to_vec());
             match o.open(&frame).expect("authentic") {
                 Received::InOrder(opened) => {
                     assert_eq!(payload(&frame, &opened), p.to_vec());
@@ -266,7 +270,7 @@ mod tests {
     #[test]
     fn every_changed_bit_is_caught() {
         let (mut s, _) = pair([1; 16]);
-        let frame = s.seal(FrameKind::Data, 4, b"weights");
+        let frame = s.seal(FrameKind::Data, 4, b"weights".to_vec());
         for bit in 0..frame.len() * 8 {
             let (_, mut o) = pair([1; 16]);
             let mut bad = frame.clone();
@@ -285,9 +289,9 @@ mod tests {
     #[test]
     fn replays_and_early_frames_are_told_apart() {
         let (mut s, mut o) = pair([1; 16]);
-        let f0 = s.seal(FrameKind::Data, 0, b"a");
-        let f1 = s.seal(FrameKind::Data, 1, b"b");
-        let f2 = s.seal(FrameKind::Data, 2, b"c");
+        let f0 = s.seal(FrameKind::Data, 0, b"a".to_vec());
+        let f1 = s.seal(FrameKind::Data, 1, b"b".to_vec());
+        let f2 = s.seal(FrameKind::Data, 2, b"c".to_vec());
         assert!(matches!(o.open(&f0), Ok(Received::InOrder(_))));
         assert_eq!(o.open(&f0), Err(Misbehaviour::Replayed { message: 0 }));
         assert!(matches!(o.open(&f2), Ok(Received::Early(ref e)) if e.index == 2));
@@ -297,7 +301,7 @@ mod tests {
     #[test]
     fn another_session_or_direction_does_not_authenticate() {
         let (mut s, _) = pair([1; 16]);
-        let frame = s.seal(FrameKind::Data, 0, b"x");
+        let frame = s.seal(FrameKind::Data, 0, b"x".to_vec());
         // Same keys material, other session id in the receiver: header differs.
         let (_, mut other_session) = pair([2; 16]);
         assert!(other_session.open(&frame).is_err());
