@@ -400,6 +400,7 @@ fn infer_json_prints_one_object_with_the_documented_fields() {
         keys,
         [
             "bytes_sent",
+            "mode",
             "output",
             "peak_rss_mib",
             "rounds",
