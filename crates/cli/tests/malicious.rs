@@ -15,7 +15,13 @@ fn infer(extra: &[&str]) -> Finished {
 
 fn infer_on(net: &str, extra: &[&str]) -> Finished {
     let model = model(net);
-    let digit = digit_7();
+    // LogReg and SecureML take the digit flat, [1, 784].
+    let dir = tempfile::tempdir().expect("temp dir");
+    let digit = if net == "logreg.onnx" || net == "secureml.onnx" {
+        flat_digit_7(dir.path())
+    } else {
+        digit_7()
+    };
     let mut args = vec![
         "infer",
         model.to_str().expect("utf-8"),

@@ -272,6 +272,7 @@ fn party_json_prints_the_inference_object_with_nulls_for_what_a_party_cannot_kno
             keys,
             [
                 "bytes_sent",
+                "mode",
                 "output",
                 "peak_rss_mib",
                 "rounds",
