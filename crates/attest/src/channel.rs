@@ -473,6 +473,12 @@ impl Transport for AttestedChannel<'_> {
         }
     }
 
+    fn send_words(&mut self, to: Party, words: &[u64]) -> Result<(), NetError> {
+        // Room for the trailer and tag, so sealing appends without moving the words.
+        let room = crate::transcript::HEADER_BYTES + crate::transcript::TAG_BYTES;
+        self.send(to, cryptflow_net::words_to_bytes_with_room(words, room))
+    }
+
     fn recv(&mut self, from: Party) -> Result<Vec<u8>, NetError> {
         let (opened, mut frame) = self.next_frame(from)?;
         match opened.kind {

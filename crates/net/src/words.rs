@@ -5,12 +5,20 @@ use cryptflow_ring::Party;
 use crate::NetError;
 
 pub(crate) fn words_to_bytes(words: &[u64]) -> Vec<u8> {
+    words_to_bytes_with_room(words, 0)
+}
+
+/// The bytes of `words`, in a buffer with room for `spare` more bytes, so that a layer
+/// that appends to the message (attested mode's trailer and tag) does not move it.
+pub fn words_to_bytes_with_room(words: &[u64], spare: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(words.len() * 8 + spare);
     if cfg!(target_endian = "little") {
         // In memory the words already are their little-endian encoding.
-        bytemuck::cast_slice(words).to_vec()
+        bytes.extend_from_slice(bytemuck::cast_slice(words));
     } else {
-        words.iter().flat_map(|word| word.to_le_bytes()).collect()
+        bytes.extend(words.iter().flat_map(|word| word.to_le_bytes()));
     }
+    bytes
 }
 
 pub(crate) fn bytes_to_words(from: Party, bytes: &[u8]) -> Result<Vec<u64>, NetError> {
