@@ -26,7 +26,7 @@ pub struct InferArgs {
     pub json: bool,
     /// Seconds allowed for the parties to connect, and for progress on any message
     /// (a party that sends or takes no byte for this long is reported; in malicious
-    /// mode after two such timeouts).
+    /// mode after three such timeouts).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
     /// Run the three parties over TLS (keys made for this run in a temporary

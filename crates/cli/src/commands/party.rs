@@ -37,7 +37,7 @@ pub struct PartyArgs {
     /// Seconds allowed for connecting to the other two parties (the whole setup),
     /// and for progress on any message: a wait in which a peer sends us (or takes
     /// from us) no byte for this long fails, naming that peer. In malicious mode a
-    /// silent peer is blamed after two timeouts (the first tells the others we wait).
+    /// silent peer is blamed after three timeouts (the first tells the others we wait).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: u64,
     /// A session id (32 hex digits) that all three parties must share.
