@@ -287,6 +287,25 @@ mod tests {
     }
 
     #[test]
+    fn random_bytes_never_panic_and_never_authenticate() {
+        // What a peer's host can send: anything, of any length.
+        let mut prg = cryptflow_ring::Prg::new(cryptflow_ring::Seed::from_u64(11));
+        for len in (0..200).chain([1 << 10, 1 << 16]) {
+            let (_, mut o) = pair([1; 16]);
+            let words = prg.u64s(len / 8 + 1);
+            let bytes: Vec<u8> = words
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .take(len)
+                .collect();
+            assert!(
+                matches!(o.open(&bytes), Err(Misbehaviour::Changed { .. })),
+                "{len} random bytes were accepted"
+            );
+        }
+    }
+
+    #[test]
     fn replays_and_early_frames_are_told_apart() {
         let (mut s, mut o) = pair([1; 16]);
         let f0 = s.seal(FrameKind::Data, 0, b"a".to_vec());
