@@ -17,10 +17,6 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub struct Digest(pub [u8; 32]);
 
 impl Digest {
-    pub fn of(bytes: &[u8]) -> Digest {
-        Digest(*blake3::hash(bytes).as_bytes())
-    }
-
     pub fn hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }

@@ -318,6 +318,22 @@ mod tests {
     }
 
     #[test]
+    fn the_sequence_number_is_what_catches_a_replay() {
+        // Broken variant kept: a receiver that forgot how far it got (a fresh opener,
+        // as if sequence numbers were not checked) accepts the replayed frame, whose tag
+        // is genuine. The real receiver refuses it.
+        let (mut s, mut o) = pair([1; 16]);
+        let f0 = s.seal(FrameKind::Data, 0, b"a".to_vec());
+        assert!(matches!(o.open(&f0), Ok(Received::InOrder(_))));
+        assert_eq!(o.open(&f0), Err(Misbehaviour::Replayed { message: 0 }));
+        let (_, mut forgetful) = pair([1; 16]);
+        assert!(
+            matches!(forgetful.open(&f0), Ok(Received::InOrder(_))),
+            "without the sequence check the replay would pass: the check is what catches it"
+        );
+    }
+
+    #[test]
     fn another_session_or_direction_does_not_authenticate() {
         let (mut s, _) = pair([1; 16]);
         let frame = s.seal(FrameKind::Data, 0, b"x".to_vec());

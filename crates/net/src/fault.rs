@@ -129,10 +129,6 @@ impl<T: Transport> FaultyHost<T> {
     pub fn into_inner(self) -> T {
         self.inner
     }
-
-    pub fn inner(&self) -> &T {
-        &self.inner
-    }
 }
 
 impl<T: Transport> Transport for FaultyHost<T> {
