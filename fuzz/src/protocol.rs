@@ -11,6 +11,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use cryptflow_ir::{Instruction, Kernel, Program};
 use cryptflow_protocol::bits::{self, BitTriples};
 use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
+use cryptflow_protocol::msgs::Message;
 use cryptflow_protocol::pool::{max_tree_sizes, MaxPoolCorrelation, SecureMaxPool};
 use cryptflow_protocol::relu::{ReluCorrelation, SecureSelect};
 use cryptflow_protocol::{sharing, ProtocolError, Step};
@@ -267,7 +268,7 @@ impl ProtocolCase {
             } => {
                 let client_share = prg(*seed, 0).u64s(usize::from(*n));
                 let owner = owner_share.apply(prg(*seed, 1).u64s(usize::from(*n)));
-                if let Ok(out) = sharing::reveal_to_client(&client_share, &owner) {
+                if let Ok(out) = sharing::reveal_to_client(&client_share, owner) {
                     assert_eq!(out.len(), client_share.len());
                 }
             }
@@ -305,13 +306,13 @@ fn client_linear(f: &dyn Bilinear, masked_weight: &Tamper, c1: &Tamper, seed: u6
         prg(seed, 1).u64s(f.input_len()),
     );
     let mask = linear::weight_mask(f.weight_len(), &mut prg(seed, 2));
-    let message = masked_weight.apply(linear::masked_weight(&w, &mask));
+    let message = masked_weight.apply(linear::masked_weight(&w, &mask).into_words());
     let Ok(masked) = linear::receive_masked_weight(message, f.weight_len()) else {
         return;
     };
     let dealt = linear::deal(f, &mask, &mut prg(seed, 3), &mut prg(seed, 4));
     let (client, _e) = linear::client_start(f, &x1, &mut prg(seed, 4));
-    if let Ok(z1) = client.finish(f, &masked, &c1.apply(dealt)) {
+    if let Ok(z1) = client.finish(f, masked.words(), c1.apply(dealt.into_words())) {
         assert_eq!(z1.len(), f.output_len());
     }
 }
@@ -323,7 +324,9 @@ fn owner_linear(f: &dyn Bilinear, e: &Tamper, seed: u64) {
         prg(seed, 2).u64s(f.input_len()),
     );
     let (_client, message) = linear::client_start(f, &x1, &mut prg(seed, 4));
-    if let Ok(z0) = linear::owner_finish(f, &w, &x0, &e.apply(message), &mut prg(seed, 3)) {
+    if let Ok(z0) =
+        linear::owner_finish(f, &w, &x0, e.apply(message.into_words()), &mut prg(seed, 3))
+    {
         assert_eq!(z0.len(), f.output_len());
     }
 }
@@ -335,7 +338,7 @@ fn lockstep<S>(
     (mut tested, mut to_peer): (S, Step<Vec<u64>>),
     (mut peer, mut to_tested): (S, Step<Vec<u64>>),
     rounds: &[Tamper],
-    mut step: impl FnMut(&mut S, &[u64]) -> Result<Step<Vec<u64>>, ProtocolError>,
+    mut step: impl FnMut(&mut S, Vec<u64>) -> Result<Step<Vec<u64>>, ProtocolError>,
 ) {
     for round in 0.. {
         let (Step::Send(mine), Step::Send(theirs)) = (to_peer, to_tested) else {
@@ -343,8 +346,8 @@ fn lockstep<S>(
         };
         let tamper = rounds.get(round).unwrap_or(&Tamper::Keep);
         let (Ok(a), Ok(b)) = (
-            step(&mut tested, &tamper.apply(theirs)),
-            step(&mut peer, &mine),
+            step(&mut tested, tamper.apply(theirs.words)),
+            step(&mut peer, mine.words),
         ) else {
             return;
         };
@@ -399,7 +402,8 @@ fn max_pool(
     } else {
         &Tamper::Keep
     };
-    let Ok(c1) = MaxPoolCorrelation::for_client(&sizes, &mut prg(seed, 1), &tamper.apply(dealt))
+    let Ok(c1) =
+        MaxPoolCorrelation::for_client(&sizes, &mut prg(seed, 1), tamper.apply(dealt.into_words()))
     else {
         return;
     };

@@ -30,6 +30,23 @@ use cryptflow_ring::Party;
 /// the third party) reports its abort before we give up on it.
 const PATIENCE: u32 = 3;
 
+/// A protocol message longer than this goes as several frames (parts), each sealed on
+/// its own: the receiver checks one part's tag while the sender seals the next, so
+/// the MAC of a long message (a model's masked weights, a wide layer's openings) costs
+/// about one part's time on the receiver's side, not the message's. 256 KiB keeps a
+/// part in cache between the copy and the hash; the cost is 75 bytes (trailer and tag) per part.
+const PART_BYTES: usize = 256 << 10;
+
+/// The longest protocol message the channel reassembles from parts: the host
+/// transport's default frame limit.
+const MAX_MESSAGE_BYTES: usize = 4 << 30;
+
+/// The label of messages outside the protocol steps (the program, tests' scripts).
+const UNLABELLED: u64 = 0;
+
+/// Room after a payload for the trailer and tag, so sealing never moves the payload.
+const ROOM: usize = crate::transcript::HEADER_BYTES + crate::transcript::TAG_BYTES;
+
 /// The payload of a waiting notice.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct WaitingNotice {
@@ -105,11 +122,21 @@ impl<'h> AttestedChannel<'h> {
     }
 
     fn send_frame(&mut self, to: Party, kind: FrameKind, payload: Vec<u8>) -> Result<(), NetError> {
+        self.send_labelled_frame(to, kind, UNLABELLED, payload)
+    }
+
+    fn send_labelled_frame(
+        &mut self,
+        to: Party,
+        kind: FrameKind,
+        label: u64,
+        payload: Vec<u8>,
+    ) -> Result<(), NetError> {
         let index = self.sent;
         let sealer = self.sealers[to.index()]
             .as_mut()
             .ok_or(NetError::ConnectionFailed { peer: to })?;
-        let frame = sealer.seal(kind, index, payload);
+        let frame = sealer.seal(kind, index, label, payload);
         self.sent += 1;
         self.last_sent[to.index()] = Some(index);
         self.host.send(to, frame)
@@ -206,6 +233,41 @@ impl<'h> AttestedChannel<'h> {
         }
     }
 
+    fn send_part(
+        &mut self,
+        to: Party,
+        kind: FrameKind,
+        label: u64,
+        frame: Vec<u8>,
+    ) -> Result<(), NetError> {
+        self.send_labelled_frame(to, kind, label, frame)
+            .map_err(|error| self.gone(to, error))
+    }
+
+    /// The next part of a protocol message from `from` of the step `label`, and
+    /// whether it is the last.
+    fn next_part(&mut self, from: Party, label: u64) -> Result<(bool, Opened, Vec<u8>), NetError> {
+        let (opened, frame) = self.next_frame(from)?;
+        if matches!(opened.kind, FrameKind::Data | FrameKind::Part) && opened.label != label {
+            return Err(self.out_of_step(from, label, opened.label));
+        }
+        match opened.kind {
+            FrameKind::Data => Ok((true, opened, frame)),
+            FrameKind::Part => Ok((false, opened, frame)),
+            FrameKind::Abort => Err(self.peer_aborted(from, &frame[opened.payload])),
+            FrameKind::Finished | FrameKind::Waiting | FrameKind::Confirmed => {
+                Err(self.unexpected(from, "finished while we still expected a message"))
+            }
+        }
+    }
+
+    fn check_length(&mut self, from: Party, bytes: usize) -> Result<(), NetError> {
+        if bytes > MAX_MESSAGE_BYTES {
+            return Err(self.unexpected(from, "a message longer than the limit"));
+        }
+        Ok(())
+    }
+
     fn opener(&mut self, from: Party) -> Result<&mut Opener, NetError> {
         self.openers[from.index()]
             .as_mut()
@@ -220,29 +282,76 @@ impl Transport for AttestedChannel<'_> {
 
     fn send(&mut self, to: Party, payload: Vec<u8>) -> Result<(), NetError> {
         self.stopped()?;
-        match self.send_frame(to, FrameKind::Data, payload) {
-            Ok(()) => Ok(()),
-            Err(error) => Err(self.gone(to, error)),
+        if payload.len() <= PART_BYTES {
+            return self.send_part(to, FrameKind::Data, UNLABELLED, payload);
         }
+        // All but the last part are copied out (cache-hot for the MAC); the last
+        // stays in the payload's own buffer.
+        let whole = payload.len().div_ceil(PART_BYTES) - 1;
+        for part in payload[..whole * PART_BYTES].chunks(PART_BYTES) {
+            let mut frame = Vec::with_capacity(part.len() + ROOM);
+            frame.extend_from_slice(part);
+            self.send_part(to, FrameKind::Part, UNLABELLED, frame)?;
+        }
+        let mut payload = payload;
+        payload.drain(..whole * PART_BYTES);
+        self.send_part(to, FrameKind::Data, UNLABELLED, payload)
     }
 
     fn send_words(&mut self, to: Party, words: &[u64]) -> Result<(), NetError> {
-        // Room for the trailer and tag, so sealing appends without moving the words.
-        let room = crate::transcript::HEADER_BYTES + crate::transcript::TAG_BYTES;
-        self.send(to, cryptflow_net::words_to_bytes_with_room(words, room))
+        self.send_labelled(to, UNLABELLED, words)
+    }
+
+    fn send_labelled(&mut self, to: Party, label: u64, words: &[u64]) -> Result<(), NetError> {
+        self.stopped()?;
+        // Each part's words go straight into its frame, with room for the trailer and
+        // tag, so sealing appends without moving them: one copy, as in plain mode.
+        let per_part = PART_BYTES / 8;
+        let last = words.len().saturating_sub(1) / per_part;
+        for i in 0..=last {
+            let part = &words[i * per_part..words.len().min((i + 1) * per_part)];
+            let kind = if i == last {
+                FrameKind::Data
+            } else {
+                FrameKind::Part
+            };
+            let frame = cryptflow_net::words_to_bytes_with_room(part, ROOM);
+            self.send_part(to, kind, label, frame)?;
+        }
+        Ok(())
     }
 
     fn recv(&mut self, from: Party) -> Result<Vec<u8>, NetError> {
-        let (opened, mut frame) = self.next_frame(from)?;
-        match opened.kind {
-            FrameKind::Data => {
-                // The payload is the frame's start: no bytes move.
-                frame.truncate(opened.payload.end);
-                Ok(frame)
+        let (last, opened, mut frame) = self.next_part(from, UNLABELLED)?;
+        if last {
+            // The payload is the frame's start: no bytes move.
+            frame.truncate(opened.payload.end);
+            return Ok(frame);
+        }
+        let mut message = frame[opened.payload].to_vec();
+        loop {
+            let (last, opened, frame) = self.next_part(from, UNLABELLED)?;
+            self.check_length(from, message.len() + opened.payload.len())?;
+            message.extend_from_slice(&frame[opened.payload]);
+            if last {
+                return Ok(message);
             }
-            FrameKind::Abort => Err(self.peer_aborted(from, &frame[opened.payload])),
-            FrameKind::Finished | FrameKind::Waiting | FrameKind::Confirmed => {
-                Err(self.unexpected(from, "finished while we still expected a message"))
+        }
+    }
+
+    fn recv_words(&mut self, from: Party) -> Result<Vec<u64>, NetError> {
+        self.recv_labelled(from, UNLABELLED)
+    }
+
+    fn recv_labelled(&mut self, from: Party, label: u64) -> Result<Vec<u64>, NetError> {
+        // Each part's bytes go straight into the words: one copy, as in plain mode.
+        let mut words = Vec::new();
+        loop {
+            let (last, opened, frame) = self.next_part(from, label)?;
+            self.check_length(from, words.len() * 8 + opened.payload.len())?;
+            cryptflow_net::extend_words(from, &mut words, &frame[opened.payload])?;
+            if last {
+                return Ok(words);
             }
         }
     }

@@ -45,9 +45,8 @@ impl AttestError {
             | AttestError::InconsistentHellos { party, .. }
             | AttestError::MalformedHello { party, .. } => Some(*party),
             AttestError::ProgramSentDifferently { .. } => Some(Party::ModelOwner),
-            AttestError::Net(NetError::HostMisbehaved { culprit, .. }) => Some(*culprit),
-            AttestError::Net(NetError::PeerAborted { culprit, .. }) => *culprit,
             AttestError::Net(NetError::RecvTimeout { peer, .. }) => Some(*peer),
+            AttestError::Net(error) => error.culprit(),
             _ => None,
         }
     }

@@ -3,8 +3,10 @@
 //!
 //! Every message carries, after its payload (a trailer, so that neither sealing an
 //! owned payload nor opening one moves the payload's bytes), its kind, sender,
-//! receiver, the sender's sequence number on this link, the sender's count of all its outgoing messages (so an error can name the
-//! message a host tampered with) and the session id, and ends in a 32-byte BLAKE3
+//! receiver, the sender's sequence number on this link, the sender's count of all its
+//! outgoing messages (so an error can name the message a host tampered with), the
+//! label of the protocol step the message belongs to (`cryptflow_protocol::msgs`;
+//! zero outside the steps) and the session id, and ends in a 32-byte BLAKE3
 //! keyed hash (a MAC) under a key derived from the attested key exchange for this
 //! direction. Only the two boundaries hold the key, so a host can change, replay,
 //! reorder or drop a message but not go unnoticed.
@@ -20,8 +22,8 @@ use cryptflow_ring::Party;
 use std::time::Duration;
 
 /// Trailer before the tag: kind, sender, receiver (1 byte each), link sequence,
-/// sender's message index (8 bytes each), session id (16 bytes).
-pub const HEADER_BYTES: usize = 3 + 8 + 8 + 16;
+/// sender's message index, step label (8 bytes each), session id (16 bytes).
+pub const HEADER_BYTES: usize = 3 + 8 + 8 + 8 + 16;
 pub const TAG_BYTES: usize = 32;
 
 /// What a frame carries.
@@ -39,6 +41,8 @@ pub enum FrameKind {
     /// The sender has received every peer's `Finished` and verified everything
     /// before it: the session's result stands.
     Confirmed = 4,
+    /// A part of a long protocol message; more parts follow, the last as `Data`.
+    Part = 5,
 }
 
 impl FrameKind {
@@ -49,6 +53,7 @@ impl FrameKind {
             2 => Some(FrameKind::Finished),
             3 => Some(FrameKind::Waiting),
             4 => Some(FrameKind::Confirmed),
+            5 => Some(FrameKind::Part),
             _ => None,
         }
     }
@@ -108,14 +113,15 @@ impl Sealer {
         }
     }
 
-    /// The frame for `payload`, the sender's `index`-th outgoing message: the payload
-    /// itself, extended by the trailer and the tag.
-    pub fn seal(&mut self, kind: FrameKind, index: u64, payload: Vec<u8>) -> Vec<u8> {
+    /// The frame for `payload`, the sender's `index`-th outgoing message, of the
+    /// protocol step `label`: the payload itself, extended by the trailer and the tag.
+    pub fn seal(&mut self, kind: FrameKind, index: u64, label: u64, payload: Vec<u8>) -> Vec<u8> {
         let mut frame = payload;
         frame.reserve_exact(HEADER_BYTES + TAG_BYTES);
         frame.extend_from_slice(&[kind as u8, self.from.index() as u8, self.to.index() as u8]);
         frame.extend_from_slice(&self.next.to_le_bytes());
         frame.extend_from_slice(&index.to_le_bytes());
+        frame.extend_from_slice(&label.to_le_bytes());
         frame.extend_from_slice(&self.session);
         let tag = self.key.tag(&frame);
         frame.extend_from_slice(tag.as_bytes());
@@ -130,6 +136,8 @@ pub struct Opened {
     pub kind: FrameKind,
     /// The sender's count of its outgoing messages.
     pub index: u64,
+    /// The protocol step the sender says the message belongs to.
+    pub label: u64,
     /// Where the payload starts and ends in the frame (no copy is made here).
     pub payload: std::ops::Range<usize>,
 }
@@ -203,15 +211,17 @@ impl Opener {
         let t = &body[at..];
         let kind = FrameKind::from_byte(t[0]);
         let route_ok = t[1] == self.from.index() as u8 && t[2] == self.to.index() as u8;
-        let (Some(kind), true, true) = (kind, route_ok, t[19..35] == self.session) else {
+        let (Some(kind), true, true) = (kind, route_ok, t[27..43] == self.session) else {
             // Only a boundary bug could MAC a frame for another link or session.
             return Err(changed);
         };
         let seq = u64::from_le_bytes(t[3..11].try_into().map_err(|_| changed.clone())?);
         let index = u64::from_le_bytes(t[11..19].try_into().map_err(|_| changed.clone())?);
+        let label = u64::from_le_bytes(t[19..27].try_into().map_err(|_| changed.clone())?);
         let opened = Opened {
             kind,
             index,
+            label,
             payload: 0..at,
         };
         if seq < self.expected {
@@ -254,12 +264,13 @@ mod tests {
     fn frames_open_in_order_with_their_payload_and_index() {
         let (mut s, mut o) = pair([1; 16]);
         for (i, p) in [&b"first"[..], b"", b"third"].iter().enumerate() {
-            let frame = s.seal(FrameKind::Data, 10 + i as u64, p.to_vec());
+            let frame = s.seal(FrameKind::Data, 10 + i as u64, 7 << 24 | 5, p.to_vec());
             match o.open(&frame).expect("authentic") {
                 Received::InOrder(opened) => {
                     assert_eq!(payload(&frame, &opened), p.to_vec());
                     assert_eq!(opened.index, 10 + i as u64);
                     assert_eq!(opened.kind, FrameKind::Data);
+                    assert_eq!(opened.label, 7 << 24 | 5);
                 }
                 other => panic!("{other:?}"),
             }
@@ -270,7 +281,7 @@ mod tests {
     #[test]
     fn every_changed_bit_is_caught() {
         let (mut s, _) = pair([1; 16]);
-        let frame = s.seal(FrameKind::Data, 4, b"weights".to_vec());
+        let frame = s.seal(FrameKind::Data, 4, 0x0102_0304_0506, b"weights".to_vec());
         for bit in 0..frame.len() * 8 {
             let (_, mut o) = pair([1; 16]);
             let mut bad = frame.clone();
@@ -308,9 +319,9 @@ mod tests {
     #[test]
     fn replays_and_early_frames_are_told_apart() {
         let (mut s, mut o) = pair([1; 16]);
-        let f0 = s.seal(FrameKind::Data, 0, b"a".to_vec());
-        let f1 = s.seal(FrameKind::Data, 1, b"b".to_vec());
-        let f2 = s.seal(FrameKind::Data, 2, b"c".to_vec());
+        let f0 = s.seal(FrameKind::Data, 0, 0, b"a".to_vec());
+        let f1 = s.seal(FrameKind::Data, 1, 0, b"b".to_vec());
+        let f2 = s.seal(FrameKind::Data, 2, 0, b"c".to_vec());
         assert!(matches!(o.open(&f0), Ok(Received::InOrder(_))));
         assert_eq!(o.open(&f0), Err(Misbehaviour::Replayed { message: 0 }));
         assert!(matches!(o.open(&f2), Ok(Received::Early(ref e)) if e.index == 2));
@@ -323,7 +334,7 @@ mod tests {
         // as if sequence numbers were not checked) accepts the replayed frame, whose tag
         // is genuine. The real receiver refuses it.
         let (mut s, mut o) = pair([1; 16]);
-        let f0 = s.seal(FrameKind::Data, 0, b"a".to_vec());
+        let f0 = s.seal(FrameKind::Data, 0, 0, b"a".to_vec());
         assert!(matches!(o.open(&f0), Ok(Received::InOrder(_))));
         assert_eq!(o.open(&f0), Err(Misbehaviour::Replayed { message: 0 }));
         let (_, mut forgetful) = pair([1; 16]);
@@ -336,7 +347,7 @@ mod tests {
     #[test]
     fn another_session_or_direction_does_not_authenticate() {
         let (mut s, _) = pair([1; 16]);
-        let frame = s.seal(FrameKind::Data, 0, b"x".to_vec());
+        let frame = s.seal(FrameKind::Data, 0, 0, b"x".to_vec());
         // Same keys material, other session id in the receiver: header differs.
         let (_, mut other_session) = pair([2; 16]);
         assert!(other_session.open(&frame).is_err());

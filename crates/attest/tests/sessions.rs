@@ -60,14 +60,49 @@ fn script(channel: &mut dyn Transport) -> Result<(), NetError> {
     Ok(())
 }
 
+/// Words long enough to go as three parts (the channel cuts at 256 KiB).
+fn long_words() -> Vec<u64> {
+    (0..80_000u64)
+        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        .collect()
+}
+
+/// As `script`, with long messages: P0 sends P1 long words and long bytes (messages
+/// 4–6 and 7–9, three parts each), P1 echoes the words back (10–12 from P1's 4).
+fn long_script(channel: &mut dyn Transport) -> Result<(), NetError> {
+    let words = long_words();
+    let bytes: Vec<u8> = words.iter().map(|w| *w as u8).collect::<Vec<_>>().repeat(8);
+    match channel.me() {
+        Party::ModelOwner => {
+            channel.send_words(P1, &words)?;
+            channel.send(P1, bytes)?;
+            assert_eq!(channel.recv_words(P1)?, words);
+        }
+        Party::Client => {
+            let got = channel.recv_words(P0)?;
+            assert_eq!(got, words);
+            assert_eq!(channel.recv(P0)?, bytes);
+            channel.send_words(P0, &got)?;
+        }
+        Party::Helper => {}
+    }
+    Ok(())
+}
+
+type Script = fn(&mut dyn Transport) -> Result<(), NetError>;
+
 fn run(setups: [Setup; 3], fault: Option<Fault>) -> [Outcome; 3] {
-    run_with_hosts(setups, &|t| Box::new(FaultyHost::new(t, fault)))
+    run_script(setups, fault, script)
+}
+
+fn run_script(setups: [Setup; 3], fault: Option<Fault>, script: Script) -> [Outcome; 3] {
+    run_with_hosts(setups, &|t| Box::new(FaultyHost::new(t, fault)), script)
 }
 
 /// A host for each party's transport.
 type Hosts<'a> = dyn Fn(MemoryTransport) -> Box<dyn Transport> + Sync + 'a;
 
-fn run_with_hosts(setups: [Setup; 3], hosts: &Hosts<'_>) -> [Outcome; 3] {
+fn run_with_hosts(setups: [Setup; 3], hosts: &Hosts<'_>, script: Script) -> [Outcome; 3] {
     // One trusted root for every run, as in a deployment (a replayed token must be
     // signed by it to test the session check).
     static TRUSTED: std::sync::OnceLock<SoftwareRoot> = std::sync::OnceLock::new();
@@ -240,6 +275,94 @@ fn changed_replayed_reordered_and_dropped_data_messages_are_caught_and_named() {
 }
 
 #[test]
+fn long_messages_go_in_parts_and_a_fault_on_any_part_is_caught_and_named() {
+    let out = run_script(honest3(), None, long_script);
+    for o in &out {
+        o.as_ref().expect("long messages arrive whole");
+    }
+    // P0's data messages 4..=9 are the parts of its two long messages.
+    for message in [4, 5, 6, 8] {
+        let out = run_script(honest3(), fault(P0, FaultKind::Flip, message), long_script);
+        assert_eq!(
+            misbehaviour(&out[1]),
+            (
+                P0,
+                Misbehaviour::Changed {
+                    message: Some(message)
+                }
+            ),
+            "a flip in part {message}"
+        );
+        blames(&out[2], P0);
+        let out = run_script(honest3(), fault(P0, FaultKind::Drop, message), long_script);
+        assert!(
+            matches!(misbehaviour(&out[1]), (P0, Misbehaviour::Dropped { .. })),
+            "a dropped part {message}: {:?}",
+            out[1]
+        );
+        let out = run_script(
+            honest3(),
+            fault(P0, FaultKind::Replay, message + 1),
+            long_script,
+        );
+        assert_eq!(
+            misbehaviour(&out[1]),
+            (P0, Misbehaviour::Replayed { message }),
+            "a replayed part {message}"
+        );
+    }
+    // The client's echo, parts 4..=6 of its messages.
+    let out = run_script(honest3(), fault(P1, FaultKind::Reorder, 5), long_script);
+    assert_eq!(
+        misbehaviour(&out[0]),
+        (P1, Misbehaviour::Reordered { message: 6 })
+    );
+}
+
+/// P0 sends its message as step 1's; P1 expects step 2's (a boundary whose code
+/// follows another schedule).
+fn out_of_step_script(channel: &mut dyn Transport) -> Result<(), NetError> {
+    match channel.me() {
+        Party::ModelOwner => {
+            channel.send_labelled(P1, 1, &[7, 8])?;
+            // Waits for an answer that never comes: P1 aborts instead.
+            channel.recv_labelled(P1, 3)?;
+        }
+        Party::Client => {
+            channel.recv_labelled(P0, 2)?;
+        }
+        Party::Helper => {}
+    }
+    Ok(())
+}
+
+#[test]
+fn an_authentic_message_of_another_step_is_refused_naming_its_sender() {
+    let out = run_script(honest3(), None, out_of_step_script);
+    match &out[1] {
+        Err(AttestError::Net(NetError::OutOfStep {
+            peer: P0,
+            expected: 2,
+            got: 1,
+        })) => {}
+        other => panic!("{other:?}"),
+    }
+    blames(&out[0], P0);
+    blames(&out[2], P0);
+    // The same labels agree: the broken schedule is what is caught.
+    fn in_step(channel: &mut dyn Transport) -> Result<(), NetError> {
+        match channel.me() {
+            Party::ModelOwner => channel.send_labelled(P1, 2, &[7, 8]),
+            Party::Client => channel.recv_labelled(P0, 2).map(|w| assert_eq!(w, [7, 8])),
+            Party::Helper => Ok(()),
+        }
+    }
+    for o in run_script(honest3(), None, in_step) {
+        o.expect("labels that agree pass");
+    }
+}
+
+#[test]
 fn faults_on_the_client_s_answer_are_caught_by_the_model_owner() {
     // P1's messages: hellos 0, 1, tokens 2, 3, answer 4.
     for kind in [
@@ -327,7 +450,7 @@ fn a_token_replayed_from_an_earlier_session_is_refused() {
             replace: None,
         })
     };
-    let first = run_with_hosts(honest3(), &recording);
+    let first = run_with_hosts(honest3(), &recording, script);
     assert!(first.iter().all(Result::is_ok));
     // P2's messages: hellos 0 (to P0), 1 (to P1), tokens 2 (to P0), 3 (to P1).
     let old_token = log.lock().expect("log")[2].clone();
@@ -340,7 +463,7 @@ fn a_token_replayed_from_an_earlier_session_is_refused() {
             replace,
         })
     };
-    let second = run_with_hosts(honest3(), &replaying);
+    let second = run_with_hosts(honest3(), &replaying, script);
     assert_eq!(rejected(&second[0]), (P2, TokenRejection::NotThisSession));
     // P1 got P2's fresh token; it still stops, told by P0 whom to blame.
     blames(&second[1], P2);

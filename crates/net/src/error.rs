@@ -325,6 +325,16 @@ pub enum NetError {
     #[error("malformed message from {peer}: {reason}")]
     MalformedMessage { peer: Party, reason: String },
 
+    /// An authentic message labelled for another protocol step than the one the
+    /// receiver is at: the sender's code follows another schedule. The labels are
+    /// the protocol's (`cryptflow_protocol::msgs::Label::code`).
+    #[error("{peer} sent a message labelled {got:#x} where one labelled {expected:#x} was due")]
+    OutOfStep {
+        peer: Party,
+        expected: u64,
+        got: u64,
+    },
+
     /// A party tried to send to or receive from itself.
     #[error("{party} tried to exchange a message with itself")]
     SelfMessage { party: Party },
@@ -336,6 +346,19 @@ pub enum NetError {
         #[source]
         source: io::Error,
     },
+}
+
+impl NetError {
+    /// The party this error proves or says misbehaved (its host, or its boundary's
+    /// schedule), if it names one.
+    pub fn culprit(&self) -> Option<Party> {
+        match self {
+            NetError::HostMisbehaved { culprit, .. } => Some(*culprit),
+            NetError::PeerAborted { culprit, .. } => *culprit,
+            NetError::OutOfStep { peer, .. } => Some(*peer),
+            _ => None,
+        }
+    }
 }
 
 /// "P1 (client) and P2 (helper)".

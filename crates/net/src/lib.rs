@@ -51,4 +51,4 @@ pub use stats::CommStats;
 pub use tcp::{TcpConfig, TcpTransport};
 pub use tls::TlsIdentity;
 pub use transport::Transport;
-pub use words::words_to_bytes_with_room;
+pub use words::{extend_words, words_to_bytes_with_room};

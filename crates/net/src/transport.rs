@@ -31,6 +31,22 @@ pub trait Transport: Send {
         bytes_to_words(from, &bytes)
     }
 
+    /// Sends ring elements as the message of the protocol step `label` names. A
+    /// transport that authenticates messages (the attested channel) binds the label to
+    /// the message; the others send the words alone.
+    fn send_labelled(&mut self, to: Party, label: u64, words: &[u64]) -> Result<(), NetError> {
+        let _ = label;
+        self.send_words(to, words)
+    }
+
+    /// Receives the message of the step `label` names, sent with
+    /// [`send_labelled`](Transport::send_labelled). A transport that authenticates
+    /// labels refuses one with another label ([`NetError::OutOfStep`]).
+    fn recv_labelled(&mut self, from: Party, label: u64) -> Result<Vec<u64>, NetError> {
+        let _ = label;
+        self.recv_words(from)
+    }
+
     /// Traffic so far, summed over both peers.
     fn stats(&self) -> CommStats;
 }

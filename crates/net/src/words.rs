@@ -22,6 +22,14 @@ pub fn words_to_bytes_with_room(words: &[u64], spare: usize) -> Vec<u8> {
 }
 
 pub(crate) fn bytes_to_words(from: Party, bytes: &[u8]) -> Result<Vec<u64>, NetError> {
+    let mut words = Vec::new();
+    extend_words(from, &mut words, bytes)?;
+    Ok(words)
+}
+
+/// Appends the ring elements encoded in `bytes` (a message, or a part of one cut at a
+/// word boundary) to `words`.
+pub fn extend_words(from: Party, words: &mut Vec<u64>, bytes: &[u8]) -> Result<(), NetError> {
     if !bytes.len().is_multiple_of(8) {
         return Err(NetError::MalformedMessage {
             peer: from,
@@ -31,21 +39,19 @@ pub(crate) fn bytes_to_words(from: Party, bytes: &[u8]) -> Result<Vec<u64>, NetE
             ),
         });
     }
+    let start = words.len();
     if cfg!(target_endian = "little") {
-        // Copies into a fresh, u64-aligned buffer: the byte buffer may be unaligned.
-        let mut words = vec![0u64; bytes.len() / 8];
-        bytemuck::cast_slice_mut::<u64, u8>(&mut words).copy_from_slice(bytes);
-        Ok(words)
+        // Copies into the u64-aligned buffer: the byte buffer may be unaligned.
+        words.resize(start + bytes.len() / 8, 0);
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words[start..]).copy_from_slice(bytes);
     } else {
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|chunk| {
-                let mut word = [0; 8];
-                word.copy_from_slice(chunk);
-                u64::from_le_bytes(word)
-            })
-            .collect())
+        words.extend(bytes.chunks_exact(8).map(|chunk| {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            u64::from_le_bytes(word)
+        }));
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod error;
 pub mod bits;
 pub mod division;
 pub mod linear;
+pub mod msgs;
 pub mod pool;
 pub mod relu;
 mod seeds;
@@ -32,6 +33,6 @@ pub use seeds::{PairwiseSeeds, StreamId};
 /// What a share-holder does after consuming a message: send another, or finish.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step<T> {
-    Send(Vec<u64>),
+    Send(msgs::Outgoing),
     Done(T),
 }

@@ -17,7 +17,8 @@
 //! Cost per use: |X| words P1→P0 and |Z| words helper→P1, one round; the products
 //! f(F, A) and f(B, A) do not depend on the input.
 
-use crate::error::{expect_len, ProtocolError};
+use crate::error::ProtocolError;
+use crate::msgs::{LinearCorrection, MaskedInput, MaskedWeight, Message};
 use cryptflow_ring::conv::{self, ConvGeometry};
 use cryptflow_ring::{gemm, Party, Prg};
 
@@ -79,18 +80,19 @@ pub fn weight_mask(len: usize, owner_helper_prg: &mut Prg) -> Vec<u64> {
 }
 
 /// P0's setup message for one weight: `F = W − B`.
-pub fn masked_weight(weights: &[u64], mask: &[u64]) -> Vec<u64> {
-    weights
-        .iter()
-        .zip(mask)
-        .map(|(w, b)| w.wrapping_sub(*b))
-        .collect()
+pub fn masked_weight(weights: &[u64], mask: &[u64]) -> MaskedWeight {
+    MaskedWeight::new(
+        weights
+            .iter()
+            .zip(mask)
+            .map(|(w, b)| w.wrapping_sub(*b))
+            .collect(),
+    )
 }
 
 /// P1's check of the setup message for a weight of `len` elements.
-pub fn receive_masked_weight(message: Vec<u64>, len: usize) -> Result<Vec<u64>, ProtocolError> {
-    expect_len(Party::ModelOwner, "masked weight", &message, len)?;
-    Ok(message)
+pub fn receive_masked_weight(message: Vec<u64>, len: usize) -> Result<MaskedWeight, ProtocolError> {
+    MaskedWeight::decode(Party::ModelOwner, message, len)
 }
 
 /// The helper's message to P1 for one use: `C₁ = f(B, A) − C₀`.
@@ -99,14 +101,14 @@ pub fn deal<F: Bilinear + ?Sized>(
     weight_mask: &[u64],
     owner_helper_prg: &mut Prg,
     client_helper_prg: &mut Prg,
-) -> Vec<u64> {
+) -> LinearCorrection {
     let a = client_helper_prg.u64s(f.input_len());
     let c0 = owner_helper_prg.u64s(f.output_len());
     let mut c1 = f.apply(weight_mask, &a);
     c1.iter_mut()
         .zip(&c0)
         .for_each(|(c, c0)| *c = c.wrapping_sub(*c0));
-    c1
+    LinearCorrection::new(c1)
 }
 
 /// P1's state between sending `E` and receiving `C₁`.
@@ -120,10 +122,10 @@ pub fn client_start<F: Bilinear + ?Sized>(
     f: &F,
     x1: &[u64],
     client_helper_prg: &mut Prg,
-) -> (ClientLinear, Vec<u64>) {
+) -> (ClientLinear, MaskedInput) {
     let a = client_helper_prg.u64s(f.input_len());
     let e = x1.iter().zip(&a).map(|(x, a)| x.wrapping_sub(*a)).collect();
-    (ClientLinear { input_mask: a }, e)
+    (ClientLinear { input_mask: a }, MaskedInput::new(e))
 }
 
 impl ClientLinear {
@@ -132,17 +134,12 @@ impl ClientLinear {
         self,
         f: &F,
         masked_weight: &[u64],
-        c1: &[u64],
+        c1: Vec<u64>,
     ) -> Result<Vec<u64>, ProtocolError> {
-        expect_len(
-            Party::Helper,
-            "linear-layer correlation",
-            c1,
-            f.output_len(),
-        )?;
+        let c1 = LinearCorrection::decode(Party::Helper, c1, f.output_len())?;
         let mut z = f.apply(masked_weight, &self.input_mask);
         z.iter_mut()
-            .zip(c1)
+            .zip(c1.words())
             .for_each(|(z, c)| *z = z.wrapping_add(*c));
         Ok(z)
     }
@@ -153,12 +150,16 @@ pub fn owner_finish<F: Bilinear + ?Sized>(
     f: &F,
     weights: &[u64],
     x0: &[u64],
-    e: &[u64],
+    e: Vec<u64>,
     owner_helper_prg: &mut Prg,
 ) -> Result<Vec<u64>, ProtocolError> {
-    expect_len(Party::Client, "masked input", e, f.input_len())?;
+    let e = MaskedInput::decode(Party::Client, e, f.input_len())?;
     let c0 = owner_helper_prg.u64s(f.output_len());
-    let opened: Vec<u64> = x0.iter().zip(e).map(|(x, e)| x.wrapping_add(*e)).collect();
+    let opened: Vec<u64> = x0
+        .iter()
+        .zip(e.words())
+        .map(|(x, e)| x.wrapping_add(*e))
+        .collect();
     let mut z = f.apply(weights, &opened);
     z.iter_mut()
         .zip(&c0)

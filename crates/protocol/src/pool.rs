@@ -4,8 +4,9 @@
 //! window costs ⌈log₂ k⌉ comparisons deep. Average pooling is local: each party sums its
 //! shares over the window and divides by the window size ([`crate::division`]).
 
-use crate::error::{expect_len, ProtocolError};
-use crate::relu::{ReluCorrelation, SecureSelect};
+use crate::error::ProtocolError;
+use crate::msgs::{Message, Outgoing, SelectCorrection};
+use crate::relu::{self, ReluCorrelation, SecureSelect};
 use crate::Step;
 use cryptflow_ring::pool::PoolGeometry;
 use cryptflow_ring::{Party, Prg};
@@ -42,21 +43,23 @@ impl MaxPoolCorrelation {
     }
 
     /// The helper's corrections for the client, all levels in one message.
-    pub fn deal(sizes: &[usize], owner_prg: &mut Prg, client_prg: &mut Prg) -> Vec<u64> {
-        sizes
-            .iter()
-            .flat_map(|&n| ReluCorrelation::deal(n, owner_prg, client_prg))
-            .collect()
+    pub fn deal(sizes: &[usize], owner_prg: &mut Prg, client_prg: &mut Prg) -> SelectCorrection {
+        SelectCorrection::new(
+            sizes
+                .iter()
+                .flat_map(|&n| ReluCorrelation::deal(n, owner_prg, client_prg))
+                .collect(),
+        )
     }
 
     pub fn for_client(
         sizes: &[usize],
         client_prg: &mut Prg,
-        message: &[u64],
+        message: Vec<u64>,
     ) -> Result<MaxPoolCorrelation, ProtocolError> {
         let expected: usize = sizes.iter().map(|&n| ReluCorrelation::message_len(n)).sum();
-        expect_len(Party::Helper, "MaxPool correlation", message, expected)?;
-        let mut rest = message;
+        let message = SelectCorrection::decode(Party::Helper, message, expected)?;
+        let mut rest = message.words();
         let mut levels = Vec::with_capacity(sizes.len());
         for &n in sizes {
             let (mine, tail) = rest.split_at(ReluCorrelation::message_len(n));
@@ -75,6 +78,8 @@ pub struct SecureMaxPool {
     candidates: Vec<Vec<u64>>,
     levels: VecDeque<ReluCorrelation>,
     select: Option<SecureSelect>,
+    /// The tree level the current select runs (its rounds follow the earlier levels').
+    level: u16,
 }
 
 impl SecureMaxPool {
@@ -96,6 +101,7 @@ impl SecureMaxPool {
             candidates,
             levels: correlation.0.into(),
             select: None,
+            level: 0,
         };
         let first = state.next_level()?;
         Ok((state, first))
@@ -113,18 +119,27 @@ impl SecureMaxPool {
             .collect();
         let (select, message) = SecureSelect::start(self.party, &diffs, &diffs, correlation)?;
         self.select = Some(select);
-        Ok(Step::Send(message))
+        Ok(Step::Send(self.in_level(message)))
     }
 
-    pub fn step(&mut self, incoming: &[u64]) -> Result<Step<Vec<u64>>, ProtocolError> {
+    /// A select's message, numbered after the rounds of the levels before it.
+    fn in_level(&self, mut message: Outgoing) -> Outgoing {
+        message.round = message
+            .round
+            .saturating_add(self.level.saturating_mul(relu::ROUNDS));
+        message
+    }
+
+    pub fn step(&mut self, incoming: Vec<u64>) -> Result<Step<Vec<u64>>, ProtocolError> {
         let select = self
             .select
             .as_mut()
             .expect("SecureMaxPool stepped after it finished");
         match select.step(incoming)? {
-            Step::Send(m) => Ok(Step::Send(m)),
+            Step::Send(m) => Ok(Step::Send(self.in_level(m))),
             Step::Done(relu) => {
                 self.select = None;
+                self.level = self.level.saturating_add(1);
                 let mut relu = relu.into_iter();
                 for c in &mut self.candidates {
                     let mut next = Vec::with_capacity(c.len().div_ceil(2));

@@ -36,11 +36,14 @@
 
 use crate::bits::{self, compact_even, BitTriples};
 use crate::error::{expect_len, ProtocolError};
+use crate::msgs::{AndOpening, MaskedOpening, Message, Outgoing, SelectionOpening};
 use crate::Step;
 use cryptflow_ring::{Party, Prg};
 
 /// Levels of the carry tree: 64 → 32 → … → 1 blocks.
 const LEVELS: u32 = 6;
+/// Rounds of one select: the masked opening, one per tree level, the selection.
+pub const ROUNDS: u16 = LEVELS as u16 + 2;
 const LOW_63: u64 = (1 << 63) - 1;
 
 /// Width in bits of one element's lane in the AND openings of `level`.
@@ -202,7 +205,7 @@ impl SecureSelect {
         x: &[u64],
         v: &[u64],
         correlation: ReluCorrelation,
-    ) -> Result<(SecureSelect, Vec<u64>), ProtocolError> {
+    ) -> Result<(SecureSelect, Outgoing), ProtocolError> {
         if party == Party::Helper {
             return Err(ProtocolError::WrongParty {
                 party,
@@ -215,26 +218,24 @@ impl SecureSelect {
             x.len() == n && v.len() == n,
             "select: batch size differs from its correlation"
         );
-        let mut sent = Vec::with_capacity(2 * n);
-        sent.extend(
+        let opening = MaskedOpening::new(
             x.iter()
                 .zip(&correlation.r)
                 .map(|(x, r)| x.wrapping_add(*r)),
-        );
-        sent.extend(
             v.iter()
                 .zip(&correlation.a)
                 .map(|(v, a)| v.wrapping_sub(*a)),
+            n,
         );
         let state = SecureSelect {
             party,
             correlation,
             stage: Stage::Open,
-            sent: sent.clone(),
+            sent: opening.words().to_vec(),
             y_top: Vec::new(),
             f: Vec::new(),
         };
-        Ok((state, sent))
+        Ok((state, Outgoing::new(opening, 0)))
     }
 
     fn peer(&self) -> Party {
@@ -246,7 +247,7 @@ impl SecureSelect {
     }
 
     /// Consumes the peer's message for the current round.
-    pub fn step(&mut self, incoming: &[u64]) -> Result<Step<Vec<u64>>, ProtocolError> {
+    pub fn step(&mut self, incoming: Vec<u64>) -> Result<Step<Vec<u64>>, ProtocolError> {
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Open => self.after_open(incoming),
             Stage::Carry { level, upper_g } => self.after_and(level, upper_g, incoming),
@@ -255,16 +256,17 @@ impl SecureSelect {
         }
     }
 
-    fn after_open(&mut self, incoming: &[u64]) -> Result<Step<Vec<u64>>, ProtocolError> {
+    fn after_open(&mut self, incoming: Vec<u64>) -> Result<Step<Vec<u64>>, ProtocolError> {
         let n = self.correlation.n;
-        expect_len(self.peer(), "ReLU masked opening", incoming, 2 * n)?;
+        let theirs = MaskedOpening::decode(self.peer(), incoming, n)?;
+        let (their_y, their_f) = (theirs.y(), theirs.f());
         let mut g = Vec::with_capacity(n);
         let mut p = Vec::with_capacity(n);
         self.y_top = Vec::with_capacity(n);
         self.f = Vec::with_capacity(n);
         for i in 0..n {
-            let y = self.sent[i].wrapping_add(incoming[i]);
-            self.f.push(self.sent[n + i].wrapping_add(incoming[n + i]));
+            let y = self.sent[i].wrapping_add(their_y[i]);
+            self.f.push(self.sent[n + i].wrapping_add(their_f[i]));
             self.y_top.push(y >> 63);
             // Bit 63 is padding: (g, p) = (0, 1) is neutral as the most significant block.
             let not_y = !y | (1 << 63);
@@ -291,18 +293,20 @@ impl SecureSelect {
         let triples = &self.correlation.levels[level as usize];
         self.sent = bits::and_open(&bits::pack(&x, width), &bits::pack(&y, width), triples);
         self.stage = Stage::Carry { level, upper_g };
-        Step::Send(self.sent.clone())
+        let round = 1 + level as u16;
+        Step::Send(Outgoing::new(AndOpening::new(self.sent.clone()), round))
     }
 
     fn after_and(
         &mut self,
         level: u32,
         upper_g: Vec<u64>,
-        incoming: &[u64],
+        incoming: Vec<u64>,
     ) -> Result<Step<Vec<u64>>, ProtocolError> {
         let n = self.correlation.n;
+        let theirs = AndOpening::decode(self.peer(), incoming, self.sent.len())?;
         let triples = &self.correlation.levels[level as usize];
-        let z = bits::and_close(self.party, &self.sent, incoming, triples)?;
+        let z = bits::and_close(self.party, &self.sent, theirs.words(), triples)?;
         let width = lane_width(level);
         let half = width / 2;
         let half_mask = (1u64 << half) - 1;
@@ -333,18 +337,19 @@ impl SecureSelect {
             .map(|(b, c)| b ^ c)
             .collect();
         self.stage = Stage::Select;
-        Ok(Step::Send(self.sent.clone()))
+        let opening = SelectionOpening::new(self.sent.clone());
+        Ok(Step::Send(Outgoing::new(opening, ROUNDS - 1)))
     }
 
-    fn after_select(&mut self, incoming: &[u64]) -> Result<Vec<u64>, ProtocolError> {
+    fn after_select(&mut self, incoming: Vec<u64>) -> Result<Vec<u64>, ProtocolError> {
         let n = self.correlation.n;
-        expect_len(
-            self.peer(),
-            "ReLU selection opening",
-            incoming,
-            self.sent.len(),
-        )?;
-        let e_words: Vec<u64> = self.sent.iter().zip(incoming).map(|(a, b)| a ^ b).collect();
+        let theirs = SelectionOpening::decode(self.peer(), incoming, self.sent.len())?;
+        let e_words: Vec<u64> = self
+            .sent
+            .iter()
+            .zip(theirs.words())
+            .map(|(a, b)| a ^ b)
+            .collect();
         let corr = &self.correlation;
         Ok((0..n)
             .map(|i| {

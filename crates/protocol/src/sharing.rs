@@ -5,7 +5,8 @@
 //! both shares, which is harmless: it knows x.) The output is revealed to the client
 //! only: P0 sends its share to P1.
 
-use crate::error::{expect_len, ProtocolError};
+use crate::error::ProtocolError;
+use crate::msgs::{Message, OutputShare};
 use cryptflow_ring::{Party, Prg};
 
 /// The model owner's share of the client's input of `n` elements.
@@ -25,17 +26,12 @@ pub fn client_input_share(x: &[u64], owner_client_prg: &mut Prg) -> Vec<u64> {
 /// The client reconstructs the output from its share and the owner's message.
 pub fn reveal_to_client(
     client_share: &[u64],
-    owner_share: &[u64],
+    owner_share: Vec<u64>,
 ) -> Result<Vec<u64>, ProtocolError> {
-    expect_len(
-        Party::ModelOwner,
-        "output share",
-        owner_share,
-        client_share.len(),
-    )?;
+    let owner_share = OutputShare::decode(Party::ModelOwner, owner_share, client_share.len())?;
     Ok(client_share
         .iter()
-        .zip(owner_share)
+        .zip(owner_share.words())
         .map(|(a, b)| a.wrapping_add(*b))
         .collect())
 }

@@ -6,6 +6,7 @@ mod privacy;
 
 pub use privacy::{assert_caught, check_privacy, Leak, View};
 
+use crate::msgs::Outgoing;
 use crate::{PairwiseSeeds, Step, StreamId};
 use cryptflow_ring::{Party, Prg, Seed};
 
@@ -93,14 +94,16 @@ pub const MAX_ROUNDS: usize = 64;
 pub struct Transcript {
     pub owner: Vec<Vec<u64>>,
     pub client: Vec<Vec<u64>>,
+    /// Each round's message kind and round number (the same for both).
+    pub labels: Vec<(crate::msgs::MessageKind, u16)>,
 }
 
 /// Steps two share-holders in lockstep from their first messages until both finish,
 /// recording their messages.
 pub fn run_pair<S, T>(
-    (p0, m0): (S, Vec<u64>),
-    (p1, m1): (S, Vec<u64>),
-    step: impl FnMut(&mut S, &[u64]) -> Step<T>,
+    (p0, m0): (S, Outgoing),
+    (p1, m1): (S, Outgoing),
+    step: impl FnMut(&mut S, Vec<u64>) -> Step<T>,
 ) -> (T, T, Transcript) {
     drive_pair((p0, Step::Send(m0)), (p1, Step::Send(m1)), step)
 }
@@ -109,7 +112,7 @@ pub fn run_pair<S, T>(
 pub fn drive_pair<S, T>(
     (mut p0, mut s0): (S, Step<T>),
     (mut p1, mut s1): (S, Step<T>),
-    mut step: impl FnMut(&mut S, &[u64]) -> Step<T>,
+    mut step: impl FnMut(&mut S, Vec<u64>) -> Step<T>,
 ) -> (T, T, Transcript) {
     let mut transcript = Transcript::default();
     loop {
@@ -120,10 +123,16 @@ pub fn drive_pair<S, T>(
                     transcript.owner.len() < MAX_ROUNDS,
                     "no result after {MAX_ROUNDS} rounds"
                 );
-                s0 = step(&mut p0, &m1);
-                s1 = step(&mut p1, &m0);
-                transcript.owner.push(m0);
-                transcript.client.push(m1);
+                assert_eq!(
+                    (m0.kind, m0.round),
+                    (m1.kind, m1.round),
+                    "the share-holders' messages of a round are of one kind"
+                );
+                s0 = step(&mut p0, m1.words.clone());
+                s1 = step(&mut p1, m0.words.clone());
+                transcript.labels.push((m0.kind, m0.round));
+                transcript.owner.push(m0.words);
+                transcript.client.push(m1.words);
             }
             (Step::Done(a), Step::Done(b)) => return (a, b, transcript),
             _ => panic!("the share-holders disagree on the number of rounds"),

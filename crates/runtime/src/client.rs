@@ -7,6 +7,7 @@ use crate::{session, RuntimeError};
 use cryptflow_ir::{Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
+use cryptflow_protocol::msgs::{Message, MessageKind};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Tensor};
@@ -32,15 +33,15 @@ impl Role for Client {
     ) -> Result<Vec<u64>, RuntimeError> {
         let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
         let (state, e) = linear::client_start(f, x, &mut prg);
-        link.send(Party::ModelOwner, &e)?;
+        link.send(Party::ModelOwner, step, &e)?;
         link.rounds += 1;
-        let c1 = link.recv(Party::Helper)?;
+        let c1 = link.recv(Party::Helper, MessageKind::LinearCorrection, step)?;
         let masked = self
             .masked_weights
             .get(&weight)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        Ok(state.finish(f, masked, &c1)?)
+        Ok(state.finish(f, masked, c1)?)
     }
 
     fn add_constant(&self, _: &mut [u64], _: WeightId, _: fn(&mut [u64], &[u64])) {}
@@ -56,8 +57,8 @@ impl Role for Client {
         sizes: &[usize],
     ) -> Result<MaxPoolCorrelation, RuntimeError> {
         let mut prg = link.stream(Party::Helper, shareholder::stream(step, SELECT));
-        let message = link.recv(Party::Helper)?;
-        Ok(MaxPoolCorrelation::for_client(sizes, &mut prg, &message)?)
+        let message = link.recv(Party::Helper, MessageKind::SelectCorrection, step)?;
+        Ok(MaxPoolCorrelation::for_client(sizes, &mut prg, message)?)
     }
 }
 
@@ -91,9 +92,10 @@ pub(crate) fn client_session(
     let mut link = Link::new(transport, seeds);
     let mut masked_weights = HashMap::new();
     for id in session::masked_weights(program) {
-        let message = link.recv(Party::ModelOwner)?;
+        let message = link.recv(Party::ModelOwner, MessageKind::MaskedWeight, id)?;
         let len = program.weight_shapes[id].iter().product();
-        masked_weights.insert(id, linear::receive_masked_weight(message, len)?);
+        let masked = linear::receive_masked_weight(message, len)?;
+        masked_weights.insert(id, masked.into_words());
     }
     let setup = recorder.elapsed();
     let x1 = sharing::client_input_share(
@@ -107,9 +109,13 @@ pub(crate) fn client_session(
         x1,
         &mut recorder,
     )?;
-    let z0 = link.recv(Party::ModelOwner)?;
+    let z0 = link.recv(
+        Party::ModelOwner,
+        MessageKind::OutputShare,
+        program.instructions.len(),
+    )?;
     link.rounds += 1;
-    let z = sharing::reveal_to_client(&z1, &z0)?;
+    let z = sharing::reveal_to_client(&z1, z0)?;
     let online = recorder.elapsed() - setup;
     let output = crate::decode_output(program, &z);
     Ok(Prediction {

@@ -27,6 +27,12 @@ pub enum RuntimeError {
     MalformedMessage { from: Party, what: &'static str },
     #[error(transparent)]
     Attest(#[from] cryptflow_attest::AttestError),
+    #[error("{peer} sent {} where {expected} was due: its code follows another schedule", describe(.got))]
+    OutOfStep {
+        peer: Party,
+        expected: cryptflow_protocol::msgs::Label,
+        got: Option<cryptflow_protocol::msgs::Label>,
+    },
     #[error("could not get randomness from the operating system: {0}")]
     Entropy(String),
 }
@@ -36,11 +42,18 @@ impl RuntimeError {
     pub fn culprit(&self) -> Option<Party> {
         match self {
             RuntimeError::Attest(error) => error.culprit(),
-            RuntimeError::Net(NetError::HostMisbehaved { culprit, .. }) => Some(*culprit),
-            RuntimeError::Net(NetError::PeerAborted { culprit, .. }) => *culprit,
+            RuntimeError::Net(error) => error.culprit(),
+            RuntimeError::OutOfStep { peer, .. } => Some(*peer),
             _ => None,
         }
     }
+}
+
+fn describe(label: &Option<cryptflow_protocol::msgs::Label>) -> String {
+    label.map_or_else(
+        || "a message with an unknown label".into(),
+        |l| l.to_string(),
+    )
 }
 
 fn reshape_hint(expected: &[usize], got: &[usize]) -> String {

@@ -9,6 +9,7 @@ use crate::{session, RuntimeError};
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
+use cryptflow_protocol::msgs::{LinearCorrection, Outgoing};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
 use cryptflow_protocol::{PairwiseSeeds, StreamId};
 use cryptflow_ring::Party;
@@ -39,13 +40,9 @@ pub(crate) fn helper_session(
         let message = match &instruction.kernel {
             Kernel::Conv {
                 geometry, weight, ..
-            } => Some(deal_linear(
-                &link,
-                program,
-                step,
-                geometry,
-                *weight,
-                &mut masks_derived,
+            } => Some(Outgoing::new(
+                deal_linear(&link, program, step, geometry, *weight, &mut masks_derived),
+                0,
             )),
             Kernel::MatMul {
                 rows,
@@ -59,30 +56,29 @@ pub(crate) fn helper_session(
                     inner: *inner,
                     out: *out,
                 };
-                Some(deal_linear(
+                Some(Outgoing::new(
+                    deal_linear(&link, program, step, &shape, *weight, &mut masks_derived),
+                    0,
+                ))
+            }
+            Kernel::Scale { weight } => Some(Outgoing::new(
+                deal_linear(
                     &link,
                     program,
                     step,
-                    &shape,
+                    &Elementwise { len: n },
                     *weight,
                     &mut masks_derived,
-                ))
-            }
-            Kernel::Scale { weight } => Some(deal_linear(
-                &link,
-                program,
-                step,
-                &Elementwise { len: n },
-                *weight,
-                &mut masks_derived,
+                ),
+                0,
             )),
             kernel => select_sizes(kernel, n).map(|sizes| {
                 let (mut p0, mut p1) = pair_streams(&link, stream(step, SELECT));
-                MaxPoolCorrelation::deal(&sizes, &mut p0, &mut p1)
+                Outgoing::new(MaxPoolCorrelation::deal(&sizes, &mut p0, &mut p1), 0)
             }),
         };
         if let Some(message) = message {
-            link.send(Party::Client, &message)?;
+            link.send_outgoing(Party::Client, step, message)?;
         }
         recorder.end(&link, &instruction.source, instruction.kernel.name());
     }
@@ -111,7 +107,7 @@ fn deal_linear(
     f: &dyn Bilinear,
     weight: WeightId,
     masks_derived: &mut HashSet<WeightId>,
-) -> Vec<u64> {
+) -> LinearCorrection {
     let len = program.weight_shapes[weight].iter().product();
     let id = StreamId::for_weight(weight);
     let mut mask_prg = if masks_derived.insert(weight) {

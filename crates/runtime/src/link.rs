@@ -1,8 +1,10 @@
-//! The runtime's view of the transport: words to a named peer, and a count of the
+//! The runtime's view of the transport: protocol messages to a named peer, each
+//! labelled with its step (kind, instruction, round), and a count of the
 //! communication rounds between the two share-holders.
 
 use crate::RuntimeError;
-use cryptflow_net::Transport;
+use cryptflow_net::{NetError, Transport};
+use cryptflow_protocol::msgs::{Label, Message, MessageKind, Outgoing};
 use cryptflow_protocol::{PairwiseSeeds, Step, StreamId};
 use cryptflow_ring::{Party, Prg};
 
@@ -25,34 +27,83 @@ impl<'t> Link<'t> {
         self.transport.me()
     }
 
-    pub fn send(&mut self, to: Party, words: &[u64]) -> Result<(), RuntimeError> {
-        Ok(self.transport.send_words(to, words)?)
+    /// Sends `message` as the one of kind `M` at `step` (round 0).
+    pub fn send<M: Message>(
+        &mut self,
+        to: Party,
+        step: usize,
+        message: &M,
+    ) -> Result<(), RuntimeError> {
+        let label = Label::new(M::KIND, step, 0);
+        self.send_labelled(to, label, message.words())
     }
 
-    pub fn recv(&mut self, from: Party) -> Result<Vec<u64>, RuntimeError> {
-        Ok(self.transport.recv_words(from)?)
+    /// Sends a message built by a protocol step as the one of instruction `step`.
+    pub fn send_outgoing(
+        &mut self,
+        to: Party,
+        step: usize,
+        message: Outgoing,
+    ) -> Result<(), RuntimeError> {
+        self.send_labelled(to, message.label(step), &message.words)
     }
 
-    /// One round with the other share-holder: send, then receive its message.
-    pub fn exchange(&mut self, words: &[u64]) -> Result<Vec<u64>, RuntimeError> {
+    /// Receives the words of the message of kind `kind` at `step` (round 0); the
+    /// protocol decodes them, checking their length.
+    pub fn recv(
+        &mut self,
+        from: Party,
+        kind: MessageKind,
+        step: usize,
+    ) -> Result<Vec<u64>, RuntimeError> {
+        self.recv_labelled(from, Label::new(kind, step, 0))
+    }
+
+    fn send_labelled(
+        &mut self,
+        to: Party,
+        label: Label,
+        words: &[u64],
+    ) -> Result<(), RuntimeError> {
+        Ok(self.transport.send_labelled(to, label.code(), words)?)
+    }
+
+    fn recv_labelled(&mut self, from: Party, label: Label) -> Result<Vec<u64>, RuntimeError> {
+        self.transport
+            .recv_labelled(from, label.code())
+            .map_err(|error| match error {
+                NetError::OutOfStep { peer, got, .. } => RuntimeError::OutOfStep {
+                    peer,
+                    expected: label,
+                    got: Label::from_code(got),
+                },
+                other => other.into(),
+            })
+    }
+
+    /// One round with the other share-holder: send, then receive its message of the
+    /// same step and round.
+    fn exchange(&mut self, step: usize, message: Outgoing) -> Result<Vec<u64>, RuntimeError> {
         let peer = self.me().share_peer().unwrap_or(Party::ModelOwner);
-        self.send(peer, words)?;
+        let label = message.label(step);
+        self.send_labelled(peer, label, &message.words)?;
         self.rounds += 1;
-        self.recv(peer)
+        self.recv_labelled(peer, label)
     }
 
-    /// Drives an interactive protocol to its end.
+    /// Drives an interactive protocol of instruction `step` to its end.
     pub fn drive<T>(
         &mut self,
+        step: usize,
         mut next: Step<T>,
-        mut step: impl FnMut(&[u64]) -> Result<Step<T>, cryptflow_protocol::ProtocolError>,
+        mut protocol: impl FnMut(Vec<u64>) -> Result<Step<T>, cryptflow_protocol::ProtocolError>,
     ) -> Result<T, RuntimeError> {
         loop {
             match next {
                 Step::Done(out) => return Ok(out),
                 Step::Send(message) => {
-                    let incoming = self.exchange(&message)?;
-                    next = step(&incoming)?;
+                    let incoming = self.exchange(step, message)?;
+                    next = protocol(incoming)?;
                 }
             }
         }

@@ -7,6 +7,7 @@ use crate::{session, RuntimeError};
 use cryptflow_ir::{Program, WeightId, Weights};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
+use cryptflow_protocol::msgs::{MessageKind, OutputShare};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::Party;
@@ -28,14 +29,14 @@ impl Role for ModelOwner<'_> {
         weight: WeightId,
         x: &[u64],
     ) -> Result<Vec<u64>, RuntimeError> {
-        let e = link.recv(Party::Client)?;
+        let e = link.recv(Party::Client, MessageKind::MaskedInput, step)?;
         link.rounds += 1;
         let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
         Ok(linear::owner_finish(
             f,
             self.weights.tensors[weight].data(),
             x,
-            &e,
+            e,
             &mut prg,
         )?)
     }
@@ -93,7 +94,7 @@ pub(crate) fn owner_session(
         let mut prg = link.stream(Party::Helper, StreamId::for_weight(id));
         let w = weights.tensors[id].data();
         let mask = linear::weight_mask(w.len(), &mut prg);
-        link.send(Party::Client, &linear::masked_weight(w, &mask))?;
+        link.send(Party::Client, id, &linear::masked_weight(w, &mask))?;
     }
     let setup = recorder.elapsed();
     let n = program.slot_len(program.input);
@@ -105,7 +106,8 @@ pub(crate) fn owner_session(
         x0,
         &mut recorder,
     )?;
-    link.send(Party::Client, &z0)?;
+    let output = OutputShare::new(z0);
+    link.send(Party::Client, program.instructions.len(), &output)?;
     link.rounds += 1;
     let online = recorder.elapsed() - setup;
     Ok(recorder.finish(&link, setup, online))

@@ -148,7 +148,7 @@ fn execute(
             let correlation =
                 role.select_correlations(link, step, &pool::max_tree_sizes(&windows))?;
             let (mut max_pool, first) = SecureMaxPool::start(party, x, &windows, correlation)?;
-            link.drive(first, |m| max_pool.step(m))?
+            link.drive(step, first, |m| max_pool.step(m))?
         }
         Kernel::AvgPool { geometry, divisors } => {
             let mut z = pool::window_sums(x, geometry);
@@ -192,7 +192,9 @@ fn relu_batch(
         .pop()
         .expect("one size gives one level");
     let (mut select, first) = SecureSelect::start(role.party(), x, x, correlation)?;
-    link.drive(cryptflow_protocol::Step::Send(first), |m| select.step(m))
+    link.drive(step, cryptflow_protocol::Step::Send(first), |m| {
+        select.step(m)
+    })
 }
 
 /// The batch sizes of the selections a kernel on `n` elements evaluates (the helper

@@ -31,6 +31,7 @@ fn decode_notice(payload: &[u8]) -> AbortNotice {
 /// nobody but its reporter (a lost connection).
 fn rank(error: &NetError) -> u8 {
     match error {
+        NetError::OutOfStep { .. } => 0,
         NetError::HostMisbehaved { what, .. } if what.is_proven() => 0,
         NetError::PeerAborted {
             culprit: Some(_),
@@ -80,6 +81,18 @@ impl AttestedChannel<'_> {
     /// stopped), telling every peer.
     pub fn fail(&mut self, reason: &str) {
         self.abort(None, false, &format!("{} stopped: {reason}", self.me));
+    }
+
+    /// An authentic message from `from` for another protocol step than ours: its
+    /// boundary follows another schedule (proven: the message is authentic).
+    pub(super) fn out_of_step(&mut self, from: Party, expected: u64, got: u64) -> NetError {
+        let error = NetError::OutOfStep {
+            peer: from,
+            expected,
+            got,
+        };
+        self.abort(Some(from), true, &format!("{} found that {error}", self.me));
+        error
     }
 
     pub(super) fn misbehaved(&mut self, culprit: Party, what: Misbehaviour) -> NetError {

@@ -92,13 +92,13 @@ fn run(variant: Variant, seeds: &dyn Fn() -> [PairwiseSeeds; 3], layers: &Layers
                 b
             }
         };
-        let f = receive_masked_weight(masked_weight(layers.w[k], &b), F.weight_len());
+        let f = receive_masked_weight(masked_weight(layers.w[k], &b).into_words(), F.weight_len());
         client.receive(
             Party::ModelOwner,
             "masked weight F",
-            f.as_ref().expect("sized"),
+            f.as_ref().expect("sized").words(),
         );
-        masks.push((b, f.expect("sized")));
+        masks.push((b, f.expect("sized").into_words()));
     }
     let (mut z0, mut z1) = (Vec::new(), Vec::new());
     for (k, (b, masked)) in masks.iter().enumerate() {
@@ -112,8 +112,9 @@ fn run(variant: Variant, seeds: &dyn Fn() -> [PairwiseSeeds; 3], layers: &Layers
                 let c0 = s.helper_owner.u64s(F.output_len());
                 let zero = vec![0; F.input_len()];
                 let state = ClientLinear { input_mask: zero };
-                let c1 = c0.iter().map(|c| c.wrapping_neg()).collect();
-                (c1, (state, x1.to_vec()), &mut s.owner_helper)
+                let c1 = LinearCorrection::new(c0.iter().map(|c| c.wrapping_neg()).collect());
+                let e = MaskedInput::new(x1.to_vec());
+                (c1, (state, e), &mut s.owner_helper)
             }
             InputMaskFromOwnersSeed => (
                 deal(&F, b, &mut s.helper_owner, &mut s.owner_client),
@@ -141,11 +142,11 @@ fn run(variant: Variant, seeds: &dyn Fn() -> [PairwiseSeeds; 3], layers: &Layers
                 &mut s.owner_helper,
             ),
         };
-        let z = owner_finish(&F, layers.w[k], layers.x0[k], &e, owner_prg);
-        owner.receive(Party::Client, "masked input E", &e);
+        let z = owner_finish(&F, layers.w[k], layers.x0[k], e.words().to_vec(), owner_prg);
+        owner.receive(Party::Client, "masked input E", e.words());
         owner.derive("output share", z.as_ref().expect("sized"));
-        client.receive(Party::Helper, "linear correlation C1", &c1);
-        let zc = state.finish(&F, masked, &c1).expect("sized");
+        client.receive(Party::Helper, "linear correlation C1", c1.words());
+        let zc = state.finish(&F, masked, c1.into_words()).expect("sized");
         client.derive("output share", &zc);
         z0.push(z.expect("sized"));
         z1.push(zc);

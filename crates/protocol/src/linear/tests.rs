@@ -11,12 +11,15 @@ fn run<F: Bilinear>(f: &F, w: &[u64], x: &[u64], master: u64) -> (Vec<u64>, Vec<
     // Setup: P0 and the helper draw B; P0 sends F.
     let b_owner = weight_mask(f.weight_len(), &mut { setup.owner_helper });
     let b_helper = weight_mask(f.weight_len(), &mut { setup.helper_owner });
-    let masked = receive_masked_weight(masked_weight(w, &b_owner), f.weight_len()).expect("setup");
+    let masked = receive_masked_weight(masked_weight(w, &b_owner).into_words(), f.weight_len())
+        .expect("setup");
     // One use.
     let c1 = deal(f, &b_helper, &mut s.helper_owner, &mut s.helper_client);
     let (client, e) = client_start(f, &x1, &mut s.client_helper);
-    let z0 = owner_finish(f, w, &x0, &e, &mut s.owner_helper).expect("owner");
-    let z1 = client.finish(f, &masked, &c1).expect("client");
+    let z0 = owner_finish(f, w, &x0, e.into_words(), &mut s.owner_helper).expect("owner");
+    let z1 = client
+        .finish(f, masked.words(), c1.into_words())
+        .expect("client");
     (z0, z1)
 }
 
@@ -86,7 +89,7 @@ fn wrong_length_messages_are_rejected() {
         out: 2,
     };
     let mut prg = Prg::new(Seed::from_u64(1));
-    let err = owner_finish(&f, &[0; 6], &[0; 3], &[0; 2], &mut prg).unwrap_err();
+    let err = owner_finish(&f, &[0; 6], &[0; 3], vec![0; 2], &mut prg).unwrap_err();
     assert_eq!(
         err,
         ProtocolError::MalformedMessage {

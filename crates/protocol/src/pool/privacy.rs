@@ -39,7 +39,8 @@ fn deal(
     if variant == Variant::Honest {
         let message = MaxPoolCorrelation::deal(sizes, &mut s.helper_owner, &mut s.helper_client);
         let owner = MaxPoolCorrelation::draw(&mut s.owner_helper, sizes);
-        let client = MaxPoolCorrelation::for_client(sizes, &mut s.client_helper, &message);
+        let message = message.into_words();
+        let client = MaxPoolCorrelation::for_client(sizes, &mut s.client_helper, message.clone());
         return (owner, client.expect("dealt"), message);
     }
     let mut wrong = Streams::of(seeds, StreamId::for_step(2, 2)).helper_owner;

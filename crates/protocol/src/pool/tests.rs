@@ -17,16 +17,36 @@ fn geometry() -> PoolGeometry {
 
 /// Runs max pooling on all parties; returns the opened output.
 fn run(x: &[u64], windows: &[Vec<usize>], master: u64) -> Vec<u64> {
+    run_with_transcript(x, windows, master).0
+}
+
+fn run_with_transcript(
+    x: &[u64],
+    windows: &[Vec<usize>],
+    master: u64,
+) -> (Vec<u64>, crate::testing::Transcript) {
     let sizes = max_tree_sizes(windows);
     let mut s = streams(master, StreamId::for_step(2, 0));
     let message = MaxPoolCorrelation::deal(&sizes, &mut s.helper_owner, &mut s.helper_client);
     let c0 = MaxPoolCorrelation::draw(&mut s.owner_helper, &sizes);
-    let c1 = MaxPoolCorrelation::for_client(&sizes, &mut s.client_helper, &message).expect("dealt");
+    let c1 = MaxPoolCorrelation::for_client(&sizes, &mut s.client_helper, message.into_words())
+        .expect("dealt");
     let (x0, x1) = share(x, master + 1);
     let (p0, s0) = SecureMaxPool::start(Party::ModelOwner, &x0, windows, c0).expect("P0");
     let (p1, s1) = SecureMaxPool::start(Party::Client, &x1, windows, c1).expect("P1");
-    let (z0, z1, _) = drive_pair((p0, s0), (p1, s1), |p, m| p.step(m).expect("step"));
-    reconstruct(&z0, &z1)
+    let (z0, z1, transcript) = drive_pair((p0, s0), (p1, s1), |p, m| p.step(m).expect("step"));
+    (reconstruct(&z0, &z1), transcript)
+}
+
+#[test]
+fn the_rounds_of_every_tree_level_follow_the_ones_before() {
+    let windows = geometry().windows();
+    let x: Vec<u64> = (0..geometry().input_len() as u64).collect();
+    let (_, transcript) = run_with_transcript(&x, &windows, 4);
+    let levels = max_tree_sizes(&windows).len();
+    let rounds: Vec<u16> = transcript.labels.iter().map(|(_, r)| *r).collect();
+    let expected: Vec<u16> = (0..levels as u16 * relu::ROUNDS).collect();
+    assert_eq!(rounds, expected, "one round number per round, never reused");
 }
 
 #[test]

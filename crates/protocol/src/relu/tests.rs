@@ -5,6 +5,14 @@ use cryptflow_ring::Seed;
 
 /// Runs select(x, v) with the helper dealing; returns the opened result.
 fn run(x: &[u64], v: &[u64], master: u64) -> Vec<u64> {
+    run_with_transcript(x, v, master).0
+}
+
+fn run_with_transcript(
+    x: &[u64],
+    v: &[u64],
+    master: u64,
+) -> (Vec<u64>, crate::testing::Transcript) {
     let n = x.len();
     let mut s = streams(master, StreamId::for_step(7, 1));
     let message = ReluCorrelation::deal(n, &mut s.helper_owner, &mut s.helper_client);
@@ -15,8 +23,19 @@ fn run(x: &[u64], v: &[u64], master: u64) -> Vec<u64> {
     let (v0, v1) = share(v, master + 2);
     let p0 = SecureSelect::start(Party::ModelOwner, &x0, &v0, owner_corr).expect("P0");
     let p1 = SecureSelect::start(Party::Client, &x1, &v1, client_corr).expect("P1");
-    let (z0, z1, _) = run_pair(p0, p1, |p, m| p.step(m).expect("well-formed"));
-    reconstruct(&z0, &z1)
+    let (z0, z1, transcript) = run_pair(p0, p1, |p, m| p.step(m).expect("well-formed"));
+    (reconstruct(&z0, &z1), transcript)
+}
+
+#[test]
+fn each_round_s_message_has_its_kind_and_round() {
+    use crate::msgs::MessageKind::{AndOpening, MaskedOpening, SelectionOpening};
+    let (_, transcript) = run_with_transcript(&[1, u64::MAX, 5], &[1, 2, 3], 3);
+    let mut expected = vec![(MaskedOpening, 0)];
+    expected.extend((1..=6).map(|round| (AndOpening, round)));
+    expected.push((SelectionOpening, 7));
+    assert_eq!(transcript.labels, expected);
+    assert_eq!(transcript.labels.len(), usize::from(ROUNDS));
 }
 
 fn edge_cases() -> Vec<u64> {
@@ -87,7 +106,7 @@ fn malformed_messages_are_rejected() {
 
     let corr = ReluCorrelation::draw(&mut s.owner_helper, n);
     let (mut p0, _) = SecureSelect::start(Party::ModelOwner, &[0; 3], &[0; 3], corr).expect("P0");
-    let err = p0.step(&[0; 5]).unwrap_err();
+    let err = p0.step(vec![0; 5]).unwrap_err();
     assert_eq!(
         err,
         ProtocolError::MalformedMessage {

@@ -17,7 +17,7 @@ fn shares_reconstruct_the_input() {
     let x: Vec<u64> = (0..100u64).map(|i| i.wrapping_mul(0x9e37_79b9)).collect();
     let x0 = owner_input_share(x.len(), &mut owner_client_prg(1));
     let x1 = client_input_share(&x, &mut owner_client_prg(1));
-    assert_eq!(reveal_to_client(&x1, &x0).expect("same length"), x);
+    assert_eq!(reveal_to_client(&x1, x0.clone()).expect("same length"), x);
     // Neither share is the input.
     assert_ne!(x0, x);
     assert_ne!(x1, x);
@@ -25,7 +25,7 @@ fn shares_reconstruct_the_input() {
 
 #[test]
 fn truncated_owner_share_is_rejected() {
-    let err = reveal_to_client(&[1, 2, 3], &[1, 2]).unwrap_err();
+    let err = reveal_to_client(&[1, 2, 3], vec![1, 2]).unwrap_err();
     assert_eq!(
         err,
         ProtocolError::MalformedMessage {
@@ -154,9 +154,10 @@ fn client_view_of_layer_and_reveal(
         Pipeline::ZeroWeightMask => vec![0; f.weight_len()],
         _ => linear::weight_mask(f.weight_len(), &mut setup.owner_helper),
     };
-    let masked = linear::masked_weight(w, &b);
+    let masked = linear::masked_weight(w, &b).into_words();
     let mut s = Streams::of(seeds, StreamId::for_step(0, 0));
     let (state, e) = linear::client_start(f, &x1, &mut s.client_helper);
+    let e = e.into_words();
     let (c1, z0) = match variant {
         Pipeline::ZeroCorrectionMask => {
             let a = s.helper_client.u64s(f.input_len());
@@ -166,13 +167,13 @@ fn client_view_of_layer_and_reveal(
         _ => {
             let c1 = linear::deal(f, &b, &mut s.helper_owner, &mut s.helper_client);
             (
-                c1,
-                linear::owner_finish(f, w, &x0, &e, &mut s.owner_helper).expect("sized"),
+                c1.into_words(),
+                linear::owner_finish(f, w, &x0, e, &mut s.owner_helper).expect("sized"),
             )
         }
     };
-    let z1 = state.finish(f, &masked, &c1).expect("sized");
-    let z = reveal_to_client(&z1, &z0).expect("sized");
+    let z1 = state.finish(f, &masked, c1.clone()).expect("sized");
+    let z = reveal_to_client(&z1, z0.clone()).expect("sized");
     let mut view = View::default();
     view.receive(Party::ModelOwner, "masked weight F", &masked);
     view.receive(Party::Helper, "linear correlation C1", &c1);
