@@ -37,6 +37,7 @@ impl Link {
         connection: Established,
         io_timeout: Duration,
         max_frame_bytes: u64,
+        send_queue_limit: Option<usize>,
     ) -> Result<Link, NetError> {
         let io = |action: &str| {
             let context = format!("{action} the connection to {peer}");
@@ -58,7 +59,7 @@ impl Link {
             peer,
             reader: BufReader::with_capacity(READ_BUFFER_BYTES, read_half),
             reader_failed: false,
-            writer: Writer::spawn(me, peer, write_half, io_timeout)?,
+            writer: Writer::spawn(me, peer, write_half, io_timeout, send_queue_limit)?,
             io_timeout,
             max_frame_bytes,
         })

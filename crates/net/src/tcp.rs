@@ -22,6 +22,13 @@ pub struct TcpConfig {
     pub session_id: [u8; 16],
     /// Largest message accepted from or sent to a peer, in payload bytes.
     pub max_frame_bytes: u64,
+    /// At most this many payload bytes wait in a connection's send queue: `send`
+    /// blocks (the peer reading is what frees it) until they fit, or the queue is
+    /// empty. Only for a party that never needs to receive while it sends, or two
+    /// parties could block each other: the helper, which only sends during a run,
+    /// so that it deals in step with the share-holders instead of queueing a whole
+    /// model's randomness ([`TcpConfig::for_party`] sets it). `None`: unbounded.
+    pub send_queue_limit: Option<usize>,
     /// Mutually authenticated TLS 1.3 with pinned certificates; `None`: plaintext
     /// (for a trusted network or loopback only). All three parties must agree.
     pub tls: Option<TlsIdentity>,
@@ -34,7 +41,22 @@ impl Default for TcpConfig {
             io_timeout: Duration::from_secs(120),
             session_id: [0; 16],
             max_frame_bytes: 4 << 30,
+            send_queue_limit: None,
             tls: None,
+        }
+    }
+}
+
+impl TcpConfig {
+    /// The helper's queue of dealt randomness, at most this far ahead of the client.
+    pub const HELPER_SEND_QUEUE_BYTES: usize = 16 << 20;
+
+    /// The defaults for `me`: the helper's send queue is bounded (see
+    /// [`send_queue_limit`](TcpConfig::send_queue_limit)).
+    pub fn for_party(me: Party) -> TcpConfig {
+        TcpConfig {
+            send_queue_limit: (me == Party::Helper).then_some(Self::HELPER_SEND_QUEUE_BYTES),
+            ..TcpConfig::default()
         }
     }
 }
@@ -111,6 +133,7 @@ impl TcpTransport {
                     stream,
                     config.io_timeout,
                     config.max_frame_bytes,
+                    config.send_queue_limit,
                 )?);
             }
         }

@@ -10,6 +10,7 @@
 
 use std::io::{self, BufWriter, Write};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -22,10 +23,31 @@ use crate::NetError;
 
 const BUFFER_BYTES: usize = 64 << 10;
 
+/// Payload bytes handed to the thread and not yet written, for a bounded queue.
+#[derive(Debug, Default)]
+struct Queued {
+    bytes: Mutex<usize>,
+    written: Condvar,
+}
+
+impl Queued {
+    fn remove(&self, bytes: usize) {
+        if let Ok(mut queued) = self.bytes.lock() {
+            *queued = queued.saturating_sub(bytes);
+        }
+        self.written.notify_all();
+    }
+}
+
+/// How often a sender blocked on a full queue checks that the thread still runs.
+const QUEUE_POLL: Duration = Duration::from_millis(100);
+
 #[derive(Debug)]
 pub(crate) struct Writer {
     peer: Party,
     io_timeout: Duration,
+    /// With a limit: the bytes queued, which `send` keeps under it.
+    limit: Option<(usize, Arc<Queued>)>,
     /// `None` once closed, or once the thread's failure has been reported.
     running: Option<Running>,
 }
@@ -43,11 +65,14 @@ impl Writer {
         peer: Party,
         stream: WriteHalf,
         io_timeout: Duration,
+        limit: Option<usize>,
     ) -> Result<Writer, NetError> {
         let (queue, pending) = mpsc::channel();
+        let limit = limit.map(|bytes| (bytes, Arc::new(Queued::default())));
+        let queued = limit.as_ref().map(|(_, queued)| Arc::clone(queued));
         let thread = thread::Builder::new()
             .name(format!("cryptflow-net P{}->P{}", me.index(), peer.index()))
-            .spawn(move || write_loop(stream, &pending))
+            .spawn(move || write_loop(stream, &pending, queued.as_deref()))
             .map_err(|source| NetError::Io {
                 context: format!("starting the writer thread for {peer}"),
                 source,
@@ -55,13 +80,16 @@ impl Writer {
         Ok(Writer {
             peer,
             io_timeout,
+            limit,
             running: Some(Running { queue, thread }),
         })
     }
 
-    /// Queues one payload; never blocks on the peer.
+    /// Queues one payload; never blocks on the peer, unless the queue is bounded
+    /// and full: then it waits until the thread has written enough.
     pub(crate) fn send(&mut self, payload: Vec<u8>) -> Result<(), NetError> {
         self.check()?;
+        self.wait_for_room(payload.len())?;
         let running = self
             .running
             .as_ref()
@@ -73,6 +101,34 @@ impl Writer {
                 .err()
                 .unwrap_or(NetError::ConnectionFailed { peer: self.peer }));
         }
+        Ok(())
+    }
+
+    fn wait_for_room(&mut self, bytes: usize) -> Result<(), NetError> {
+        let Some((limit, queued)) = &self.limit else {
+            return Ok(());
+        };
+        let queued = Arc::clone(queued);
+        let limit = *limit;
+        let Ok(mut waiting) = queued.bytes.lock() else {
+            return Ok(());
+        };
+        // An empty queue takes any message, however long.
+        while *waiting > 0 && *waiting + bytes > limit {
+            waiting = match queued.written.wait_timeout(waiting, QUEUE_POLL) {
+                Ok((guard, _)) => guard,
+                Err(_) => return Ok(()),
+            };
+            if self
+                .running
+                .as_ref()
+                .is_some_and(|r| r.thread.is_finished())
+            {
+                drop(waiting);
+                return self.check();
+            }
+        }
+        *waiting += bytes;
         Ok(())
     }
 
@@ -128,7 +184,11 @@ impl Writer {
 
 /// Runs until the queue is closed (then flushes and shuts down writing) or a write
 /// fails (then returns the error, dropping what is still queued).
-fn write_loop(stream: WriteHalf, pending: &Receiver<Vec<u8>>) -> io::Result<()> {
+fn write_loop(
+    stream: WriteHalf,
+    pending: &Receiver<Vec<u8>>,
+    queued: Option<&Queued>,
+) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(BUFFER_BYTES, stream);
     loop {
         let payload = match pending.try_recv() {
@@ -144,6 +204,9 @@ fn write_loop(stream: WriteHalf, pending: &Receiver<Vec<u8>>) -> io::Result<()> 
             Err(TryRecvError::Disconnected) => break,
         };
         write_frame(&mut out, &payload)?;
+        if let Some(queued) = queued {
+            queued.remove(payload.len());
+        }
     }
     out.flush()?;
     out.get_mut().finish()

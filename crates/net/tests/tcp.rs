@@ -102,3 +102,57 @@ fn words_and_bytes_interleave() {
         transport.close().unwrap();
     });
 }
+
+/// The helper sends 12 messages of 4 MiB to the client, which reads nothing for a
+/// while: returns how many `send` calls had returned by then, and checks every
+/// message arrives intact afterwards.
+fn sends_before_the_client_reads(helper: cryptflow_net::TcpConfig) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const MESSAGES: usize = 12;
+    const BYTES: usize = 4 << 20;
+    let sent = AtomicUsize::new(0);
+    let present = [
+        (Party::ModelOwner, tcp_support::config()),
+        (Party::Client, tcp_support::config()),
+        (Party::Helper, helper),
+    ];
+    let counts = tcp_support::run_parties(&present, |transport| {
+        let mut transport = transport.unwrap();
+        match transport.me() {
+            Party::Helper => {
+                for i in 0..MESSAGES {
+                    transport.send(Party::Client, vec![i as u8; BYTES]).unwrap();
+                    sent.fetch_add(1, Ordering::SeqCst);
+                }
+                None
+            }
+            Party::Client => {
+                thread::sleep(Duration::from_millis(500));
+                let before = sent.load(Ordering::SeqCst);
+                for i in 0..MESSAGES {
+                    assert_eq!(transport.recv(Party::Helper).unwrap(), vec![i as u8; BYTES]);
+                }
+                Some(before)
+            }
+            Party::ModelOwner => None,
+        }
+    });
+    counts
+        .into_iter()
+        .flatten()
+        .next()
+        .expect("the client's count")
+}
+
+#[test]
+fn a_bounded_send_queue_makes_the_sender_wait_for_the_reader() {
+    // The kernel's socket buffers take a few MiB; the 16 MiB queue four messages.
+    let bounded = cryptflow_net::TcpConfig {
+        send_queue_limit: Some(cryptflow_net::TcpConfig::HELPER_SEND_QUEUE_BYTES),
+        ..tcp_support::config()
+    };
+    let waited = sends_before_the_client_reads(bounded);
+    assert!(waited < 12, "the sender ran {waited} messages ahead");
+    // Unbounded (the share-holders' default), nothing waits.
+    assert_eq!(sends_before_the_client_reads(tcp_support::config()), 12);
+}

@@ -5,8 +5,9 @@
 //! operand (protocol-notes.md, "a variant when the model owner computes"; Beaver,
 //! CRYPTO 1991; Porthos masks convolution inputs in their own shape, before im2col):
 //!
-//! * Setup, once per weight and session: the helper and P0 draw B from their seed; P0
-//!   sends P1 `F = W − B` (uniform to P1, which does not know B).
+//! * Once per weight and session (the runtime does it at the weight's first use): the
+//!   helper and P0 draw B from their seed; P0 sends P1 `F = W − B` (uniform to P1,
+//!   which does not know B).
 //! * Per use: P1 and the helper draw A from their seed; P1 sends P0 `E = X₁ − A`
 //!   (uniform to P0, which does not know A), in the shape of X, so convolution costs
 //!   input-sized traffic, not im2col-sized. The helper sends P1 `C₁ = f(B, A) − C₀`,
@@ -79,7 +80,7 @@ pub fn weight_mask(len: usize, owner_helper_prg: &mut Prg) -> Vec<u64> {
     owner_helper_prg.u64s(len)
 }
 
-/// P0's setup message for one weight: `F = W − B`.
+/// P0's message for one weight, once per session: `F = W − B`.
 pub fn masked_weight(weights: &[u64], mask: &[u64]) -> MaskedWeight {
     MaskedWeight::new(
         weights

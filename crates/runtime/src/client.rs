@@ -11,11 +11,15 @@ use cryptflow_protocol::msgs::{Message, MessageKind};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Tensor};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 struct Client {
-    /// `F = W − B` for every weight of a linear layer, received at setup.
+    /// `F = W − B` of the weights in use: received at a weight's first use, dropped
+    /// after its last, so P1 never holds a whole model's.
     masked_weights: HashMap<WeightId, Vec<u64>>,
+    /// The uses left of each weight.
+    uses_left: HashMap<WeightId, usize>,
 }
 
 impl Role for Client {
@@ -35,13 +39,23 @@ impl Role for Client {
         let (state, e) = linear::client_start(f, x, &mut prg);
         link.send(Party::ModelOwner, step, &e)?;
         link.rounds += 1;
+        let masked = match self.masked_weights.entry(weight) {
+            Entry::Occupied(held) => held.into_mut(),
+            Entry::Vacant(slot) => {
+                // First use: P0 sent F before waiting for E (see the model owner's role).
+                let message = link.recv(Party::ModelOwner, MessageKind::MaskedWeight, weight)?;
+                let masked = linear::receive_masked_weight(message, f.weight_len())?;
+                slot.insert(masked.into_words())
+            }
+        };
         let c1 = link.recv(Party::Helper, MessageKind::LinearCorrection, step)?;
-        let masked = self
-            .masked_weights
-            .get(&weight)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        Ok(state.finish(f, masked, c1)?)
+        let z = state.finish(f, masked, c1)?;
+        let left = self.uses_left.entry(weight).or_insert(1);
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            self.masked_weights.remove(&weight);
+        }
+        Ok(z)
     }
 
     fn add_constant(&self, _: &mut [u64], _: WeightId, _: fn(&mut [u64], &[u64])) {}
@@ -90,20 +104,16 @@ pub(crate) fn client_session(
 ) -> Result<Prediction, RuntimeError> {
     let encoded = crate::encode_input(program, input)?;
     let mut link = Link::new(transport, seeds);
-    let mut masked_weights = HashMap::new();
-    for id in session::masked_weights(program) {
-        let message = link.recv(Party::ModelOwner, MessageKind::MaskedWeight, id)?;
-        let len = program.weight_shapes[id].iter().product();
-        let masked = linear::receive_masked_weight(message, len)?;
-        masked_weights.insert(id, masked.into_words());
-    }
     let setup = recorder.elapsed();
     let x1 = sharing::client_input_share(
         &encoded,
         &mut link.stream(Party::ModelOwner, StreamId::INPUT),
     );
     let z1 = shareholder::run(
-        &mut Client { masked_weights },
+        &mut Client {
+            masked_weights: HashMap::new(),
+            uses_left: session::linear_weight_uses(program),
+        },
         &mut link,
         program,
         x1,

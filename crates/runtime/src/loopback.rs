@@ -53,6 +53,7 @@ pub fn run_on_loopback_in_mode(
     }
     let [l0, l1, l2] = listeners;
     let config = TcpConfig::default();
+    let helper_config = TcpConfig::for_party(Party::Helper);
     thread::scope(|scope| {
         let owner = scope.spawn(|| {
             let mut t = TcpTransport::connect_with_listener(Party::ModelOwner, l0, addrs, &config)?;
@@ -62,7 +63,8 @@ pub fn run_on_loopback_in_mode(
             }
         });
         let helper = scope.spawn(|| {
-            let mut t = TcpTransport::connect_with_listener(Party::Helper, l2, addrs, &config)?;
+            let mut t =
+                TcpTransport::connect_with_listener(Party::Helper, l2, addrs, &helper_config)?;
             match attestation {
                 None => run_helper(&mut t),
                 Some(a) => run_helper_attested(&mut t, a),

@@ -11,9 +11,12 @@ use cryptflow_protocol::msgs::{MessageKind, OutputShare};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::Party;
+use std::collections::HashSet;
 
 struct ModelOwner<'w> {
     weights: &'w Weights,
+    /// The weights already masked and sent to P1 (each once per session).
+    masked_sent: HashSet<WeightId>,
 }
 
 impl Role for ModelOwner<'_> {
@@ -29,6 +32,14 @@ impl Role for ModelOwner<'_> {
         weight: WeightId,
         x: &[u64],
     ) -> Result<Vec<u64>, RuntimeError> {
+        if self.masked_sent.insert(weight) {
+            // F = W − B at the weight's first use rather than all at setup: P1 holds
+            // only the masked weights in use, and the first layers start at once.
+            let mut prg = link.stream(Party::Helper, StreamId::for_weight(weight));
+            let w = self.weights.tensors[weight].data();
+            let mask = linear::weight_mask(w.len(), &mut prg);
+            link.send(Party::Client, weight, &linear::masked_weight(w, &mask))?;
+        }
         let e = link.recv(Party::Client, MessageKind::MaskedInput, step)?;
         link.rounds += 1;
         let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
@@ -90,17 +101,14 @@ pub(crate) fn owner_session(
     mut recorder: Recorder,
 ) -> Result<PartyReport, RuntimeError> {
     let mut link = Link::new(transport, seeds);
-    for id in session::masked_weights(program) {
-        let mut prg = link.stream(Party::Helper, StreamId::for_weight(id));
-        let w = weights.tensors[id].data();
-        let mask = linear::weight_mask(w.len(), &mut prg);
-        link.send(Party::Client, id, &linear::masked_weight(w, &mask))?;
-    }
     let setup = recorder.elapsed();
     let n = program.slot_len(program.input);
     let x0 = sharing::owner_input_share(n, &mut link.stream(Party::Client, StreamId::INPUT));
     let z0 = shareholder::run(
-        &mut ModelOwner { weights },
+        &mut ModelOwner {
+            weights,
+            masked_sent: HashSet::new(),
+        },
         &mut link,
         program,
         x0,

@@ -11,6 +11,7 @@ use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::PairwiseSeeds;
 use cryptflow_ring::{Party, Seed};
+use std::collections::HashMap;
 
 pub fn establish_seeds(transport: &mut dyn Transport) -> Result<PairwiseSeeds, RuntimeError> {
     let me = transport.me();
@@ -85,19 +86,17 @@ pub fn decode_program(bytes: &[u8]) -> Result<Program, RuntimeError> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProgramHash(pub [u8; 32]);
 
-/// The weights of linear layers, which P0 masks for P1 at setup, in a fixed order.
-pub(crate) fn masked_weights(program: &Program) -> Vec<WeightId> {
-    let mut ids: Vec<WeightId> = program
-        .instructions
-        .iter()
-        .filter_map(|i| match &i.kernel {
-            Kernel::Conv { weight, .. }
-            | Kernel::MatMul { weight, .. }
-            | Kernel::Scale { weight } => Some(*weight),
-            _ => None,
-        })
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
+/// How many instructions use each weight of a linear layer: P0 masks a weight for P1
+/// at its first use, and P1 drops the masked weight after its last.
+pub(crate) fn linear_weight_uses(program: &Program) -> HashMap<WeightId, usize> {
+    let mut uses = HashMap::new();
+    for instruction in &program.instructions {
+        if let Kernel::Conv { weight, .. }
+        | Kernel::MatMul { weight, .. }
+        | Kernel::Scale { weight } = &instruction.kernel
+        {
+            *uses.entry(*weight).or_insert(0) += 1;
+        }
+    }
+    uses
 }

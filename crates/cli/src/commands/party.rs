@@ -103,7 +103,7 @@ pub fn run(args: PartyArgs) -> Result<()> {
         io_timeout: Duration::from_secs(args.timeout),
         session_id: parse_session(args.session.as_deref())?,
         tls,
-        ..TcpConfig::default()
+        ..TcpConfig::for_party(me)
     };
     let root = args.security.root()?;
     let transport = TcpTransport::connect(me, addrs, &config)
