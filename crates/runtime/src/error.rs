@@ -35,6 +35,8 @@ pub enum RuntimeError {
     },
     #[error("could not get randomness from the operating system: {0}")]
     Entropy(String),
+    #[error("internal error: {0} (a bug: please report it)")]
+    Internal(&'static str),
 }
 
 impl RuntimeError {

@@ -7,16 +7,41 @@ use crate::{session, RuntimeError};
 use cryptflow_ir::{Program, WeightId, Weights};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
-use cryptflow_protocol::msgs::{MessageKind, OutputShare};
+use cryptflow_protocol::msgs::{MaskedWeight, MessageKind, OutputShare};
 use cryptflow_protocol::pool::MaxPoolCorrelation;
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
-use cryptflow_ring::Party;
+use cryptflow_ring::{Party, Prg};
 use std::collections::HashSet;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 struct ModelOwner<'w> {
     weights: &'w Weights,
     /// The weights already masked and sent to P1 (each once per session).
     masked_sent: HashSet<WeightId>,
+    /// `F = W − B` of each weight in the order of first use, from the masking thread.
+    masked: Receiver<(WeightId, MaskedWeight)>,
+}
+
+/// How many masked weights the masking thread keeps ready ahead of their use.
+const MASKED_AHEAD: usize = 1;
+
+/// Masks the weights in `order` on a thread of its own, at most [`MASKED_AHEAD`]
+/// ahead of their use: P0 sends each F at the weight's first use (so P1 holds only
+/// the masked weights in use, never a whole model's), but masking a large weight
+/// there would stall both share-holders; the thread does it while the protocol
+/// waits on the network. Ends early when the receiver is dropped.
+fn mask_ahead(
+    weights: &Weights,
+    streams: Vec<(WeightId, Prg)>,
+    ready: SyncSender<(WeightId, MaskedWeight)>,
+) {
+    for (id, mut prg) in streams {
+        let w = weights.tensors[id].data();
+        let mask = linear::weight_mask(w.len(), &mut prg);
+        if ready.send((id, linear::masked_weight(w, &mask))).is_err() {
+            return;
+        }
+    }
 }
 
 impl Role for ModelOwner<'_> {
@@ -33,12 +58,11 @@ impl Role for ModelOwner<'_> {
         x: &[u64],
     ) -> Result<Vec<u64>, RuntimeError> {
         if self.masked_sent.insert(weight) {
-            // F = W − B at the weight's first use rather than all at setup: P1 holds
-            // only the masked weights in use, and the first layers start at once.
-            let mut prg = link.stream(Party::Helper, StreamId::for_weight(weight));
-            let w = self.weights.tensors[weight].data();
-            let mask = linear::weight_mask(w.len(), &mut prg);
-            link.send(Party::Client, weight, &linear::masked_weight(w, &mask))?;
+            // Weights come in the order of first use (see `mask_ahead`).
+            match self.masked.recv() {
+                Ok((id, masked)) if id == weight => link.send(Party::Client, weight, &masked)?,
+                _ => return Err(RuntimeError::Internal("masked weights out of order")),
+            }
         }
         let e = link.recv(Party::Client, MessageKind::MaskedInput, step)?;
         link.rounds += 1;
@@ -104,16 +128,21 @@ pub(crate) fn owner_session(
     let setup = recorder.elapsed();
     let n = program.slot_len(program.input);
     let x0 = sharing::owner_input_share(n, &mut link.stream(Party::Client, StreamId::INPUT));
-    let z0 = shareholder::run(
-        &mut ModelOwner {
+    let streams: Vec<(WeightId, Prg)> = session::first_use_order(program)
+        .into_iter()
+        .map(|id| (id, link.stream(Party::Helper, StreamId::for_weight(id))))
+        .collect();
+    let z0 = std::thread::scope(|scope| {
+        let (ready, masked) = std::sync::mpsc::sync_channel(MASKED_AHEAD);
+        scope.spawn(move || mask_ahead(weights, streams, ready));
+        let mut owner = ModelOwner {
             weights,
             masked_sent: HashSet::new(),
-        },
-        &mut link,
-        program,
-        x0,
-        &mut recorder,
-    )?;
+            masked,
+        };
+        // Returning drops `owner` and so the receiver, which ends the thread.
+        shareholder::run(&mut owner, &mut link, program, x0, &mut recorder)
+    })?;
     let output = OutputShare::new(z0);
     link.send(Party::Client, program.instructions.len(), &output)?;
     link.rounds += 1;

@@ -90,13 +90,26 @@ pub struct ProgramHash(pub [u8; 32]);
 /// at its first use, and P1 drops the masked weight after its last.
 pub(crate) fn linear_weight_uses(program: &Program) -> HashMap<WeightId, usize> {
     let mut uses = HashMap::new();
-    for instruction in &program.instructions {
-        if let Kernel::Conv { weight, .. }
-        | Kernel::MatMul { weight, .. }
-        | Kernel::Scale { weight } = &instruction.kernel
-        {
-            *uses.entry(*weight).or_insert(0) += 1;
-        }
+    for weight in linear_weights(program) {
+        *uses.entry(weight).or_insert(0) += 1;
     }
     uses
+}
+
+/// The weights of linear layers in the order of their first use.
+pub(crate) fn first_use_order(program: &Program) -> Vec<WeightId> {
+    let mut seen = std::collections::HashSet::new();
+    linear_weights(program)
+        .filter(|w| seen.insert(*w))
+        .collect()
+}
+
+/// The weight of every linear instruction, in program order (repeats included).
+fn linear_weights(program: &Program) -> impl Iterator<Item = WeightId> + '_ {
+    program.instructions.iter().filter_map(|i| match &i.kernel {
+        Kernel::Conv { weight, .. } | Kernel::MatMul { weight, .. } | Kernel::Scale { weight } => {
+            Some(*weight)
+        }
+        _ => None,
+    })
 }
