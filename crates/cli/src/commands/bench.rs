@@ -1,4 +1,5 @@
-//! `cryptflow bench mnist`: the four networks of the paper's Table V, in both modes.
+//! `cryptflow bench mnist`: the four networks of the paper's Table V, in both modes;
+//! `bench imagenet`: the paper's Table IV networks (ResNet50, DenseNet121) likewise.
 //! Each inference runs the three parties on threads of this process over real TCP on
 //! 127.0.0.1 (fresh connections each time); the time is the client's, from the
 //! connections being up to the output being revealed (setup: seeds or the attested
@@ -17,6 +18,9 @@ use cryptflow_runtime::Attestation;
 pub enum Suite {
     /// LogReg, SecureML, MiniONN, LeNet on one MNIST digit.
     Mnist,
+    /// ResNet50 and DenseNet121 (target/models, from scripts/prepare_test_models.sh) on
+    /// one photo, both modes: the paper's Table IV. About 25 s per round; try --runs 3.
+    Imagenet,
     /// Compile time (import + passes, no scale sweep) of ResNet50, DenseNet121 and
     /// ResNet200 from target/models (scripts/make_imagenet_models.py makes them).
     Compile,
@@ -69,13 +73,14 @@ struct Row {
     bytes_sent: [u64; 3],
     total_mib: f64,
     rounds: u64,
-    porthos_ms: f64,
-    porthos_mib: f64,
+    porthos_ms: Option<f64>,
+    porthos_mib: Option<f64>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.suite {
         Suite::Mnist => mnist(&args),
+        Suite::Imagenet => imagenet(&args),
         Suite::Compile => compile_times(&args),
     }
 }
@@ -129,42 +134,13 @@ fn mnist(args: &BenchArgs) -> Result<()> {
         let input = digit
             .clone()
             .reshaped(compiled.program.input_shape().to_vec())?;
-        let root = cryptflow_attest::SoftwareRoot::generate()?;
-        let attestation = Attestation {
-            root: &root,
-            code_override: None,
-        };
-        let modes: Vec<(&'static str, Option<&Attestation>)> = match args.mode {
-            Modes::SemiHonest => vec![("semi-honest", None)],
-            Modes::Malicious => vec![("malicious", Some(&attestation))],
-            Modes::Both => vec![("semi-honest", None), ("malicious", Some(&attestation))],
-        };
-        let mut runs: Vec<Vec<LoopbackRun>> = modes.iter().map(|_| Vec::new()).collect();
-        // One warm-up round, then the modes alternate.
-        for round in 0..=args.runs.max(1) {
-            for (m, (_, attestation)) in modes.iter().enumerate() {
-                let run = run_on_loopback_in_mode(
-                    &compiled.program,
-                    &compiled.weights,
-                    &input,
-                    *attestation,
-                )?;
-                if round > 0 {
-                    runs[m].push(run);
-                }
-            }
-        }
-        let mut semi_honest_ms = None;
-        for ((mode, _), runs) in modes.iter().zip(&runs) {
-            let row = summarize_runs(net, mode, runs, porthos_ms, porthos_mib, semi_honest_ms);
-            if *mode == "semi-honest" {
-                semi_honest_ms = Some(row.median_ms);
-            }
-            if args.json {
-                println!("{}", serde_json::to_string(&row)?);
-            }
-            rows.push(row);
-        }
+        rows.extend(measure(
+            net,
+            &compiled,
+            &input,
+            args,
+            Some((porthos_ms, porthos_mib)),
+        )?);
     }
     if !args.json {
         print_table(&rows, args.runs);
@@ -173,12 +149,89 @@ fn mnist(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
+fn imagenet(args: &BenchArgs) -> Result<()> {
+    let target = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target"));
+    let photo = target.join("photos").join("chelsea.npy");
+    let input = inputs::load_input(&photo)
+        .map_err(|e| e.context("run bash scripts/prepare_test_models.sh first"))?;
+    let mut rows = Vec::new();
+    for net in ["resnet50", "densenet121"] {
+        let compiled = inputs::load_model(
+            &target.join("models").join(format!("{net}.onnx")),
+            cryptflow_compiler::DEFAULT_SCALE.into(),
+        )
+        .map_err(|e| e.context("run bash scripts/prepare_test_models.sh first"))?;
+        rows.extend(measure(net, &compiled, &input, args, None)?);
+    }
+    if !args.json {
+        print_table(&rows, args.runs);
+        print_paper_reference();
+    }
+    Ok(())
+}
+
+/// One network: a warm-up round, then `args.runs` rounds with the modes alternating,
+/// so both medians come from the same stretch of machine time.
+fn measure(
+    net: &'static str,
+    compiled: &cryptflow_compiler::Compiled,
+    input: &cryptflow_ring::Tensor<f32>,
+    args: &BenchArgs,
+    porthos: Option<(f64, f64)>,
+) -> Result<Vec<Row>> {
+    let root = cryptflow_attest::SoftwareRoot::generate()?;
+    let attestation = Attestation {
+        root: &root,
+        code_override: None,
+    };
+    let modes: Vec<(&'static str, Option<&Attestation>)> = match args.mode {
+        Modes::SemiHonest => vec![("semi-honest", None)],
+        Modes::Malicious => vec![("malicious", Some(&attestation))],
+        Modes::Both => vec![("semi-honest", None), ("malicious", Some(&attestation))],
+    };
+    let mut runs: Vec<Vec<LoopbackRun>> = modes.iter().map(|_| Vec::new()).collect();
+    let rounds = args.runs.max(1) + 1;
+    // On stderr, and only on a terminal (indicatif hides itself otherwise).
+    let progress = indicatif::ProgressBar::new((rounds * modes.len()) as u64)
+        .with_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:<12} {bar:30} {pos}/{len} runs {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        )
+        .with_message(net);
+    for round in 0..rounds {
+        for (m, (_, attestation)) in modes.iter().enumerate() {
+            let run =
+                run_on_loopback_in_mode(&compiled.program, &compiled.weights, input, *attestation)?;
+            progress.inc(1);
+            // The first round warms up and is not counted.
+            if round > 0 {
+                runs[m].push(run);
+            }
+        }
+    }
+    progress.finish_and_clear();
+    let mut rows = Vec::new();
+    let mut semi_honest_ms = None;
+    for ((mode, _), runs) in modes.iter().zip(&runs) {
+        let row = summarize_runs(net, mode, runs, porthos, semi_honest_ms);
+        if *mode == "semi-honest" {
+            semi_honest_ms = Some(row.median_ms);
+        }
+        if args.json {
+            println!("{}", serde_json::to_string(&row)?);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
 fn summarize_runs(
     net: &'static str,
     mode: &'static str,
     runs: &[LoopbackRun],
-    porthos_ms: f64,
-    porthos_mib: f64,
+    porthos: Option<(f64, f64)>,
     semi_honest_ms: Option<f64>,
 ) -> Row {
     let client = |r: &LoopbackRun| r.prediction.report.clone();
@@ -205,15 +258,15 @@ fn summarize_runs(
         bytes_sent,
         total_mib: mib(bytes_sent.iter().sum()),
         rounds: last.prediction.report.rounds,
-        porthos_ms,
-        porthos_mib,
+        porthos_ms: porthos.map(|p| p.0),
+        porthos_mib: porthos.map(|p| p.1),
     }
 }
 
 fn print_table(rows: &[Row], runs: usize) {
     println!("median of {runs} runs; three parties on threads over loopback TCP; time = setup + online, as the client measures it");
     println!(
-        "{:<9} {:<12} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>9} {:>7} {:>11} {:>12} {:>8}",
+        "{:<12} {:<12} {:>9} {:>7} {:>10} {:>8} {:>8} {:>8} {:>9} {:>7} {:>11} {:>12} {:>8}",
         "net",
         "mode",
         "time ms",
@@ -230,7 +283,7 @@ fn print_table(rows: &[Row], runs: usize) {
     );
     for r in rows {
         println!(
-            "{:<9} {:<12} {:>9.2} {:>7} {:>10.2} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>7} {:>11.0} {:>12.2} {:>7.1}x",
+            "{:<12} {:<12} {:>9.2} {:>7} {:>10.2} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>7} {:>11} {:>12} {:>8}",
             r.net,
             r.mode,
             r.median_ms,
@@ -242,9 +295,9 @@ fn print_table(rows: &[Row], runs: usize) {
             mib(r.bytes_sent[2]),
             r.total_mib,
             r.rounds,
-            r.porthos_ms,
-            r.porthos_mib,
-            r.porthos_ms / r.median_ms
+            dash(r.porthos_ms.map(|p| format!("{p:.0}"))),
+            dash(r.porthos_mib.map(|p| format!("{p:.2}"))),
+            dash(r.porthos_ms.map(|p| format!("{:.1}x", p / r.median_ms)))
         );
     }
 }
@@ -255,6 +308,10 @@ fn print_paper_reference() {
     for (net, semi, malicious) in PAPER_TABLE_IV {
         println!("  {net:<12} semi-honest {semi:>5.1} s   malicious {malicious:>6.1} s");
     }
+}
+
+fn dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".into())
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
