@@ -135,3 +135,17 @@ fn debug_output_names_the_party_and_hides_the_shares() {
     let shown = format!("{state:?}");
     assert_eq!(shown, "SecureSelect { party: Client, .. }");
 }
+
+#[test]
+fn a_batch_of_several_dealing_chunks_selects_like_the_cleartext() {
+    // Two whole chunks and a ragged one (not a multiple of 64): the chunks' packed
+    // fields must join exactly.
+    let n = 2 * DEAL_CHUNK + 100;
+    let mut prg = cryptflow_ring::Prg::new(Seed::from_u64(41));
+    let x = prg.u64s(n);
+    let v = prg.u64s(n);
+    assert_eq!(run(&x, &v, 9), ideal_select(&x, &v));
+    let mut s = streams(9, StreamId::for_step(1, 1));
+    let message = ReluCorrelation::deal(n, &mut s.helper_owner, &mut s.helper_client);
+    assert_eq!(message.len(), ReluCorrelation::message_len(n));
+}
