@@ -10,7 +10,7 @@ use crate::testing::{
 };
 use crate::testing::{Leak, Streams, View};
 use crate::{PairwiseSeeds, StreamId};
-use cryptflow_ring::Seed;
+use cryptflow_ring::{Prg, Seed};
 
 const N: usize = 2;
 

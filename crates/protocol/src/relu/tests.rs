@@ -1,7 +1,7 @@
 use super::*;
 use crate::testing::{reconstruct, run_pair, share, streams};
 use crate::StreamId;
-use cryptflow_ring::Seed;
+use cryptflow_ring::{Prg, Seed};
 
 /// Runs select(x, v) with the helper dealing; returns the opened result.
 fn run(x: &[u64], v: &[u64], master: u64) -> Vec<u64> {
