@@ -261,11 +261,47 @@ impl<'h> AttestedChannel<'h> {
         }
     }
 
-    fn check_length(&mut self, from: Party, bytes: usize) -> Result<(), NetError> {
-        if bytes > MAX_MESSAGE_BYTES {
-            return Err(self.unexpected(from, "a message longer than the limit"));
+    /// Sends one protocol message as `count` frames, `part(i)` the i-th: every frame
+    /// but the last a `Part`, the last `Data`. The one place a message is cut.
+    fn send_parts(
+        &mut self,
+        to: Party,
+        label: u64,
+        count: usize,
+        mut part: impl FnMut(usize) -> Vec<u8>,
+    ) -> Result<(), NetError> {
+        self.stopped()?;
+        for i in 0..count {
+            let kind = if i + 1 == count {
+                FrameKind::Data
+            } else {
+                FrameKind::Part
+            };
+            self.send_part(to, kind, label, part(i))?;
         }
         Ok(())
+    }
+
+    /// Receives one protocol message of the step `label` from `from`, handing each
+    /// part's payload to `take` in order. The one place a message is reassembled.
+    fn recv_parts(
+        &mut self,
+        from: Party,
+        label: u64,
+        mut take: impl FnMut(&[u8]) -> Result<(), NetError>,
+    ) -> Result<(), NetError> {
+        let mut received = 0usize;
+        loop {
+            let (last, opened, frame) = self.next_part(from, label)?;
+            received = received.saturating_add(opened.payload.len());
+            if received > MAX_MESSAGE_BYTES {
+                return Err(self.unexpected(from, "a message longer than the limit"));
+            }
+            take(&frame[opened.payload])?;
+            if last {
+                return Ok(());
+            }
+        }
     }
 
     fn opener(&mut self, from: Party) -> Result<&mut Opener, NetError> {
@@ -281,21 +317,20 @@ impl Transport for AttestedChannel<'_> {
     }
 
     fn send(&mut self, to: Party, payload: Vec<u8>) -> Result<(), NetError> {
-        self.stopped()?;
-        if payload.len() <= PART_BYTES {
-            return self.send_part(to, FrameKind::Data, UNLABELLED, payload);
-        }
         // All but the last part are copied out (cache-hot for the MAC); the last
         // stays in the payload's own buffer.
-        let whole = payload.len().div_ceil(PART_BYTES) - 1;
-        for part in payload[..whole * PART_BYTES].chunks(PART_BYTES) {
-            let mut frame = Vec::with_capacity(part.len() + ROOM);
-            frame.extend_from_slice(part);
-            self.send_part(to, FrameKind::Part, UNLABELLED, frame)?;
-        }
+        let count = payload.len().div_ceil(PART_BYTES).max(1);
         let mut payload = payload;
-        payload.drain(..whole * PART_BYTES);
-        self.send_part(to, FrameKind::Data, UNLABELLED, payload)
+        self.send_parts(to, UNLABELLED, count, |i| {
+            if i + 1 < count {
+                let mut frame = Vec::with_capacity(PART_BYTES + ROOM);
+                frame.extend_from_slice(&payload[i * PART_BYTES..(i + 1) * PART_BYTES]);
+                frame
+            } else {
+                payload.drain(..i * PART_BYTES);
+                std::mem::take(&mut payload)
+            }
+        })
     }
 
     fn send_words(&mut self, to: Party, words: &[u64]) -> Result<(), NetError> {
@@ -303,40 +338,23 @@ impl Transport for AttestedChannel<'_> {
     }
 
     fn send_labelled(&mut self, to: Party, label: u64, words: &[u64]) -> Result<(), NetError> {
-        self.stopped()?;
         // Each part's words go straight into its frame, with room for the trailer and
         // tag, so sealing appends without moving them: one copy, as in plain mode.
         let per_part = PART_BYTES / 8;
-        let last = words.len().saturating_sub(1) / per_part;
-        for i in 0..=last {
+        let count = words.len().div_ceil(per_part).max(1);
+        self.send_parts(to, label, count, |i| {
             let part = &words[i * per_part..words.len().min((i + 1) * per_part)];
-            let kind = if i == last {
-                FrameKind::Data
-            } else {
-                FrameKind::Part
-            };
-            let frame = cryptflow_net::words_to_bytes_with_room(part, ROOM);
-            self.send_part(to, kind, label, frame)?;
-        }
-        Ok(())
+            cryptflow_net::words_to_bytes_with_room(part, ROOM)
+        })
     }
 
     fn recv(&mut self, from: Party) -> Result<Vec<u8>, NetError> {
-        let (last, opened, mut frame) = self.next_part(from, UNLABELLED)?;
-        if last {
-            // The payload is the frame's start: no bytes move.
-            frame.truncate(opened.payload.end);
-            return Ok(frame);
-        }
-        let mut message = frame[opened.payload].to_vec();
-        loop {
-            let (last, opened, frame) = self.next_part(from, UNLABELLED)?;
-            self.check_length(from, message.len() + opened.payload.len())?;
-            message.extend_from_slice(&frame[opened.payload]);
-            if last {
-                return Ok(message);
-            }
-        }
+        let mut message = Vec::new();
+        self.recv_parts(from, UNLABELLED, |part| {
+            message.extend_from_slice(part);
+            Ok(())
+        })?;
+        Ok(message)
     }
 
     fn recv_words(&mut self, from: Party) -> Result<Vec<u64>, NetError> {
@@ -346,14 +364,10 @@ impl Transport for AttestedChannel<'_> {
     fn recv_labelled(&mut self, from: Party, label: u64) -> Result<Vec<u64>, NetError> {
         // Each part's bytes go straight into the words: one copy, as in plain mode.
         let mut words = Vec::new();
-        loop {
-            let (last, opened, frame) = self.next_part(from, label)?;
-            self.check_length(from, words.len() * 8 + opened.payload.len())?;
-            cryptflow_net::extend_words(from, &mut words, &frame[opened.payload])?;
-            if last {
-                return Ok(words);
-            }
-        }
+        self.recv_parts(from, label, |part| {
+            cryptflow_net::extend_words(from, &mut words, part)
+        })?;
+        Ok(words)
     }
 
     fn stats(&self) -> CommStats {

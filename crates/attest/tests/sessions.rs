@@ -362,6 +362,16 @@ fn an_authentic_message_of_another_step_is_refused_naming_its_sender() {
     }
 }
 
+/// The broken receiver kept beside the label check: a transport that ignores labels
+/// (the plain one below the channel) takes P0's step-1 message as step 2's, so the
+/// test above fails if the channel stops comparing labels.
+#[test]
+fn a_receiver_that_ignores_labels_would_take_the_out_of_step_message() {
+    let [mut p0, mut p1, _p2] = MemoryTransport::triple();
+    p0.send_labelled(P1, 1, &[7, 8]).expect("send");
+    assert_eq!(p1.recv_labelled(P0, 2).expect("accepted"), [7, 8]);
+}
+
 #[test]
 fn faults_on_the_client_s_answer_are_caught_by_the_model_owner() {
     // P1's messages: hellos 0, 1, tokens 2, 3, answer 4.
