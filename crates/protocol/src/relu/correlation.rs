@@ -12,9 +12,10 @@ use cryptflow_ring::{Party, Prg};
 /// multiple of 64, so that bit-packed fields of consecutive chunks concatenate.
 pub(crate) const DEAL_CHUNK: usize = 1 << 16;
 
-/// The sizes of the chunks of a batch of `n`.
-pub(super) fn chunks(n: usize) -> impl Iterator<Item = usize> {
-    (0..n.div_ceil(DEAL_CHUNK)).map(move |i| DEAL_CHUNK.min(n - i * DEAL_CHUNK))
+/// The sizes of the chunks of `chunk` elements (a multiple of 64) of a batch of `n`.
+pub(super) fn chunks(n: usize, chunk: usize) -> impl Iterator<Item = usize> {
+    debug_assert!(chunk > 0 && chunk.is_multiple_of(64));
+    (0..n.div_ceil(chunk)).map(move |i| chunk.min(n - i * chunk))
 }
 /// One party's share of the randomness the helper deals for a batch of `n` selections.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,8 +42,13 @@ impl ReluCorrelation {
     /// its whole share; for P1 the corrected fields come from the helper's message.
     /// Drawn chunk after chunk (see [`DEAL_CHUNK`]), as the helper deals.
     pub fn draw(prg: &mut Prg, n: usize) -> ReluCorrelation {
+        Self::draw_in_chunks(prg, n, DEAL_CHUNK)
+    }
+
+    /// As [`draw`](Self::draw), in chunks of `chunk` (the tests use small ones).
+    pub(super) fn draw_in_chunks(prg: &mut Prg, n: usize, chunk: usize) -> ReluCorrelation {
         let mut whole = Self::with_capacity(n);
-        for c in chunks(n) {
+        for c in chunks(n, chunk) {
             whole.append(Self::draw_chunk(prg, c));
         }
         whole
@@ -50,7 +56,7 @@ impl ReluCorrelation {
 
     /// No elements yet, with room for `n` (appending chunks never reallocates: a
     /// doubling vector would hold up to twice a layer's randomness at its peak).
-    fn with_capacity(n: usize) -> ReluCorrelation {
+    pub(super) fn with_capacity(n: usize) -> ReluCorrelation {
         let words = |width| Vec::with_capacity(bits::packed_len(n, width));
         ReluCorrelation {
             n: 0,
@@ -70,7 +76,7 @@ impl ReluCorrelation {
         }
     }
 
-    fn draw_chunk(prg: &mut Prg, n: usize) -> ReluCorrelation {
+    pub(super) fn draw_chunk(prg: &mut Prg, n: usize) -> ReluCorrelation {
         ReluCorrelation {
             n,
             r: prg.u64s(n),
@@ -86,7 +92,7 @@ impl ReluCorrelation {
     }
 
     /// Appends the next chunk's elements (`self` ends on a multiple of 64 elements).
-    fn append(&mut self, next: ReluCorrelation) {
+    pub(super) fn append(&mut self, next: ReluCorrelation) {
         self.n += next.n;
         self.r.extend(next.r);
         self.r_bits.extend(next.r_bits);
@@ -104,8 +110,18 @@ impl ReluCorrelation {
     /// The helper: draws both shares and returns the client's corrections, one chunk
     /// at a time.
     pub fn deal(n: usize, owner_prg: &mut Prg, client_prg: &mut Prg) -> Vec<u64> {
+        Self::deal_in_chunks(n, DEAL_CHUNK, owner_prg, client_prg)
+    }
+
+    /// As [`deal`](Self::deal), in chunks of `chunk`.
+    pub(super) fn deal_in_chunks(
+        n: usize,
+        chunk: usize,
+        owner_prg: &mut Prg,
+        client_prg: &mut Prg,
+    ) -> Vec<u64> {
         let mut message = Vec::with_capacity(Self::message_len(n));
-        for c in chunks(n) {
+        for c in chunks(n, chunk) {
             let owner = Self::draw_chunk(owner_prg, c);
             let mut client = Self::draw_chunk(client_prg, c);
             Self::correct_client(&owner, &mut client);
@@ -138,6 +154,16 @@ impl ReluCorrelation {
         client_prg: &mut Prg,
         message: &[u64],
     ) -> Result<ReluCorrelation, ProtocolError> {
+        Self::for_client_in_chunks(n, DEAL_CHUNK, client_prg, message)
+    }
+
+    /// As [`for_client`](Self::for_client), in chunks of `chunk`.
+    pub(super) fn for_client_in_chunks(
+        n: usize,
+        chunk: usize,
+        client_prg: &mut Prg,
+        message: &[u64],
+    ) -> Result<ReluCorrelation, ProtocolError> {
         expect_len(
             Party::Helper,
             "ReLU correlation",
@@ -146,7 +172,7 @@ impl ReluCorrelation {
         )?;
         let mut whole = Self::with_capacity(n);
         let mut rest = message;
-        for c in chunks(n) {
+        for c in chunks(n, chunk) {
             let (mine, tail) = rest.split_at(Self::message_len(c));
             whole.append(Self::chunk_for_client(c, client_prg, mine));
             rest = tail;

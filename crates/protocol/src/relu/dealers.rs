@@ -81,6 +81,41 @@ pub(crate) fn deal(defect: Defect, n: usize, owner_prg: &mut Prg, client_prg: &m
     finish(shares)
 }
 
+/// Draws a batch in chunks of `chunk` from the generators `owner()` and `client()`
+/// make: correctly (`fresh: false`, one generator each, the production order) or with
+/// every chunk drawn from a fresh generator (`fresh: true`): the bug a chunked dealer
+/// can have, every chunk's masks the first chunk's.
+pub(crate) fn deal_in_chunks(
+    n: usize,
+    chunk: usize,
+    fresh: bool,
+    owner: impl Fn() -> Prg,
+    client: impl Fn() -> Prg,
+) -> Dealt {
+    let mut owner_share = ReluCorrelation::with_capacity(n);
+    let mut client_share = ReluCorrelation::with_capacity(n);
+    let mut message = Vec::with_capacity(ReluCorrelation::message_len(n));
+    let (mut owner_prg, mut client_prg) = (owner(), client());
+    for c in super::correlation::chunks(n, chunk) {
+        if fresh {
+            (owner_prg, client_prg) = (owner(), client());
+        }
+        // Corrected chunk by chunk: the helper's message is chunk-major.
+        let mut shares = draw(c, &mut owner_prg, &mut client_prg);
+        let [o, cl] = &mut shares;
+        ReluCorrelation::correct_client(o, cl);
+        message.extend(cl.corrections());
+        let [o, cl] = shares;
+        owner_share.append(o);
+        client_share.append(cl);
+    }
+    Dealt {
+        owner: owner_share,
+        client: client_share,
+        message,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +130,20 @@ mod tests {
         assert_eq!(dealt.owner, ReluCorrelation::draw(&mut prg(1), 5));
         let client = ReluCorrelation::for_client(5, &mut prg(2), &message).expect("dealt");
         assert_eq!(dealt.client, client);
+    }
+
+    #[test]
+    fn the_chunked_test_dealer_is_the_production_dealer_in_small_chunks() {
+        let prg = |s| Prg::new(Seed::from_u64(s));
+        let n = 2 * 64 + 5;
+        let dealt = deal_in_chunks(n, 64, false, || prg(1), || prg(2));
+        let message = ReluCorrelation::deal_in_chunks(n, 64, &mut prg(1), &mut prg(2));
+        assert_eq!(dealt.message, message);
+        let owner = ReluCorrelation::draw_in_chunks(&mut prg(1), n, 64);
+        assert_eq!(dealt.owner, owner);
+        let client = ReluCorrelation::for_client_in_chunks(n, 64, &mut prg(2), &message);
+        assert_eq!(dealt.client, client.expect("dealt"));
+        // Small chunks draw other masks than one chunk would.
+        assert_ne!(owner, ReluCorrelation::draw(&mut prg(1), n));
     }
 }

@@ -174,6 +174,57 @@ fn a_helper_message_carrying_the_mask_in_the_clear_is_caught_by_the_client() {
     );
 }
 
+/// Chunks of 64 elements (the smallest that pack), two whole ones and a ragged tail.
+const CHUNK: usize = 64;
+const CHUNKED: usize = 2 * CHUNK + 5;
+
+/// A batch dealt in small chunks, honestly or with every chunk's masks the first's.
+fn deal_chunked(fresh: bool, seeds: &[PairwiseSeeds; 3]) -> Dealt {
+    let id = StreamId::for_step(5, 1);
+    let _handed_out_once = Streams::of(seeds, id);
+    let helper = &seeds[Party::Helper.index()];
+    let owner = || helper.rederive(Party::ModelOwner, id);
+    let client = || helper.rederive(Party::Client, id);
+    dealers::deal_in_chunks(CHUNKED, CHUNK, fresh, owner, client)
+}
+
+/// The privacy check over chunks for `receiver`: the view is sampled at the first
+/// element of each chunk (elements 0, 64, 128 of each opening), where masks reused
+/// across chunks show as openings that differ by the secrets' difference.
+fn chunked_leak_to(receiver: Party, fresh: bool) -> Result<(), Leak> {
+    let mut prg = Prg::new(Seed::from_u64(41));
+    let (known_x, known_v) = (prg.u64s(CHUNKED), prg.u64s(CHUNKED));
+    let zeros = vec![0; CHUNKED];
+    // Negative and positive values, different in each chunk.
+    let mixed: Vec<u64> = (0..CHUNKED)
+        .map(|i| (i as i64 - 66).wrapping_mul(1000) as u64)
+        .collect();
+    check_privacy([&zeros, &mixed], |x, trial| {
+        let seeds = trial_seeds(receiver, trial);
+        let (other_x, other_v) = (subtract(x, &known_x), subtract(x, &known_v));
+        let mine = [known_x.as_slice(), &known_v];
+        let theirs = [other_x.as_slice(), &other_v];
+        let (owner, client) = match receiver {
+            Party::ModelOwner => (mine, theirs),
+            _ => (theirs, mine),
+        };
+        let (out, [owner_view, client_view]) = run(deal_chunked(fresh, &seeds), owner, client);
+        assert_eq!(out, ideal_select(x, x), "a consistent dealing");
+        match receiver {
+            Party::ModelOwner => owner_view.sampled(CHUNK),
+            _ => client_view.sampled(CHUNK),
+        }
+    })
+}
+
+#[test]
+fn a_batch_dealt_in_chunks_leaks_nothing_and_masks_reused_across_chunks_are_caught() {
+    for receiver in [Party::ModelOwner, Party::Client] {
+        assert_eq!(chunked_leak_to(receiver, false), Ok(()), "{receiver}");
+        assert_caught(chunked_leak_to(receiver, true), &receiver.to_string());
+    }
+}
+
 #[test]
 fn broken_dealers_still_compute_relu() {
     // So no correctness test can catch them: only the privacy checks above do.

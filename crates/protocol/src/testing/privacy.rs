@@ -80,6 +80,23 @@ impl View {
         });
     }
 
+    /// Every `stride`-th word of each part (from its first): a view of a batch too
+    /// wide for the pairwise statistic, kept to the elements a test is about (e.g. the
+    /// first of each chunk). A sub-view of an honest view is independent of the
+    /// secrets too, so a leak in it is a leak.
+    pub fn sampled(&self, stride: usize) -> View {
+        View {
+            parts: self
+                .parts
+                .iter()
+                .map(|p| Part {
+                    words: p.words.iter().step_by(stride).copied().collect(),
+                    ..p.clone()
+                })
+                .collect(),
+        }
+    }
+
     /// Words received from `from` (the derived values not counted).
     pub fn words_from(&self, from: Party) -> usize {
         self.parts
