@@ -27,6 +27,8 @@ pub struct LocalRun<'a> {
     pub tls: bool,
     /// The mode; in malicious mode without a root, one is made for the run.
     pub security: &'a SecurityArgs,
+    /// Each party's memory budget (MiB).
+    pub memory_budget: Option<u64>,
 }
 
 struct Running {
@@ -60,6 +62,12 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
         .attest_root
         .clone()
         .or_else(|| made_root.as_ref().map(|d| d.path().to_path_buf()));
+    // Under a budget the model owner runs a compiled model: compiling here (this
+    // process is no party) keeps the import's memory out of the model owner's peak.
+    let compiled = run.memory_budget.map(|_| compile_ahead(run)).transpose()?;
+    let model = compiled
+        .as_ref()
+        .map_or(run.model.to_path_buf(), |(_, path)| path.clone());
     let mut running = Vec::with_capacity(3);
     for (party, name) in
         Party::ALL
@@ -91,6 +99,9 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
         if let Some(root) = &root {
             command.arg("--attest-root").arg(root);
         }
+        if let Some(budget) = run.memory_budget {
+            command.args(["--memory-budget", &budget.to_string()]);
+        }
         if let Some(fault) = run.security.inject_fault {
             command.args(["--inject-fault", &fault.to_string()]);
         }
@@ -103,7 +114,7 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
             None => command.arg("--plaintext"),
         };
         match party {
-            Party::ModelOwner => command.arg("--model").arg(run.model),
+            Party::ModelOwner => command.arg("--model").arg(&model),
             Party::Client => command
                 .arg("--input")
                 .arg(run.input)
@@ -126,6 +137,29 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
     // whose host misbehaved), within a few timeouts: wait for all of them.
     let grace = malicious.then(|| Duration::from_secs(run.timeout_s * 6 + 5));
     wait_all(running, Duration::from_secs(run.timeout_s * 10 + 60), grace)
+}
+
+/// The model compiled to a `.cfp` in a temporary directory (the model itself if it is
+/// one already).
+fn compile_ahead(run: &LocalRun) -> Result<(Option<tempfile::TempDir>, std::path::PathBuf)> {
+    let bytes =
+        std::fs::read(run.model).with_context(|| format!("cannot read {}", run.model.display()))?;
+    if cryptflow_ir::artifact::is_artifact(&bytes) {
+        return Ok((None, run.model.to_path_buf()));
+    }
+    drop(bytes);
+    let compiled = crate::inputs::load_model(run.model, run.scale)?;
+    let dir = tempfile::Builder::new()
+        .prefix("cryptflow-model-")
+        .tempdir()
+        .context("cannot make a temporary directory for the compiled model")?;
+    let path = dir.path().join("model.cfp");
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
+    );
+    cryptflow_ir::artifact::write(&mut out, &compiled.program, &compiled.weights)?;
+    std::io::Write::flush(&mut out).context("cannot write the compiled model")?;
+    Ok((Some(dir), path))
 }
 
 /// A temporary software attestation root for one run.

@@ -70,12 +70,71 @@ impl MaxPoolCorrelation {
     }
 }
 
+/// The max tree of one share-holder, without its selects: each level's differences
+/// go to a batch of selects that the caller runs (in one piece or several, see the
+/// runtime's memory plan), and the ReLUs come back to [`combine`](MaxTree::combine).
+/// Pure arithmetic on shares: nothing is sent or drawn here.
+#[derive(Debug)]
+pub struct MaxTree {
+    /// The current candidates of each window.
+    candidates: Vec<Vec<u64>>,
+}
+
+impl MaxTree {
+    /// This party's share of the input; `windows` lists each output's input indices.
+    pub fn new(input: &[u64], windows: &[Vec<usize>]) -> MaxTree {
+        MaxTree {
+            candidates: windows
+                .iter()
+                .map(|w| w.iter().map(|&i| input[i]).collect())
+                .collect(),
+        }
+    }
+
+    /// The next level's differences `a − b` of each pair of candidates (their ReLU
+    /// is the select batch of the level), or `None` when every window is down to one.
+    pub fn differences(&self) -> Option<Vec<u64>> {
+        if self.candidates.iter().all(|c| c.len() <= 1) {
+            return None;
+        }
+        Some(
+            self.candidates
+                .iter()
+                .flat_map(|c| c.chunks_exact(2).map(|p| p[0].wrapping_sub(p[1])))
+                .collect(),
+        )
+    }
+
+    /// Takes the level's ReLUs: `max(a, b) = b + ReLU(a − b)`, an odd one out moves up.
+    pub fn combine(&mut self, relu: &[u64]) {
+        let mut relu = relu.iter();
+        for c in &mut self.candidates {
+            let mut next = Vec::with_capacity(c.len().div_ceil(2));
+            for pair in c.chunks(2) {
+                match pair {
+                    [a, b] => next.push(b.wrapping_add(*relu.next().unwrap_or(a))),
+                    [a] => next.push(*a),
+                    _ => {}
+                }
+            }
+            *c = next;
+        }
+    }
+
+    /// This party's share of each window's maximum (after the last level).
+    pub fn output(&self) -> Vec<u64> {
+        self.candidates
+            .iter()
+            .map(|c| c.first().copied().unwrap_or(0))
+            .collect()
+    }
+}
+
 /// One share-holder's run of max pooling.
 #[derive(Debug)]
 pub struct SecureMaxPool {
     party: Party,
-    /// The current candidates of each window.
-    candidates: Vec<Vec<u64>>,
+    tree: MaxTree,
     levels: VecDeque<ReluCorrelation>,
     select: Option<SecureSelect>,
     /// The tree level the current select runs (its rounds follow the earlier levels').
@@ -92,13 +151,9 @@ impl SecureMaxPool {
         windows: &[Vec<usize>],
         correlation: MaxPoolCorrelation,
     ) -> Result<(SecureMaxPool, Step<Vec<u64>>), ProtocolError> {
-        let candidates = windows
-            .iter()
-            .map(|w| w.iter().map(|&i| input[i]).collect())
-            .collect();
         let mut state = SecureMaxPool {
             party,
-            candidates,
+            tree: MaxTree::new(input, windows),
             levels: correlation.0.into(),
             select: None,
             level: 0,
@@ -108,15 +163,10 @@ impl SecureMaxPool {
     }
 
     fn next_level(&mut self) -> Result<Step<Vec<u64>>, ProtocolError> {
-        let Some(correlation) = self.levels.pop_front() else {
-            let out = self.candidates.iter().map(|c| c[0]).collect();
-            return Ok(Step::Done(out));
+        let (Some(diffs), Some(correlation)) = (self.tree.differences(), self.levels.pop_front())
+        else {
+            return Ok(Step::Done(self.tree.output()));
         };
-        let diffs: Vec<u64> = self
-            .candidates
-            .iter()
-            .flat_map(|c| c.chunks_exact(2).map(|p| p[0].wrapping_sub(p[1])))
-            .collect();
         let (select, message) = SecureSelect::start(self.party, &diffs, &diffs, correlation)?;
         self.select = Some(select);
         Ok(Step::Send(self.in_level(message)))
@@ -140,18 +190,7 @@ impl SecureMaxPool {
             Step::Done(relu) => {
                 self.select = None;
                 self.level = self.level.saturating_add(1);
-                let mut relu = relu.into_iter();
-                for c in &mut self.candidates {
-                    let mut next = Vec::with_capacity(c.len().div_ceil(2));
-                    for pair in c.chunks(2) {
-                        match pair {
-                            [a, b] => next.push(b.wrapping_add(relu.next().unwrap_or(*a))),
-                            [a] => next.push(*a),
-                            _ => {}
-                        }
-                    }
-                    *c = next;
-                }
+                self.tree.combine(&relu);
                 self.next_level()
             }
         }

@@ -35,6 +35,9 @@ pub struct Attestation<'a> {
     /// The code identity to claim instead of this binary's hash (tests use it to
     /// play a party that runs other code).
     pub code_override: Option<Digest>,
+    /// This party's memory budget in MiB (`None`: unbounded; see
+    /// [`session::agree_plan`]).
+    pub memory_budget_mib: Option<u64>,
 }
 
 impl Attestation<'_> {
@@ -117,7 +120,14 @@ pub fn run_model_owner_attested(
     // The program went to P1 and P2: messages 0 and 1.
     let session = attestation.prelude(enclave, host, 2)?;
     within(session, |channel, seeds| {
-        owner_session(channel, program, weights, seeds, recorder)
+        owner_session(
+            channel,
+            program,
+            weights,
+            seeds,
+            attestation.memory_budget_mib,
+            recorder,
+        )
     })
 }
 
@@ -133,7 +143,14 @@ pub fn run_client_attested(
     let session = attestation.prelude(enclave, host, 0)?;
     within(session, |channel, seeds| {
         let program = session::decode_program(&bytes)?;
-        client_session(channel, &program, input, seeds, recorder)
+        client_session(
+            channel,
+            &program,
+            input,
+            seeds,
+            attestation.memory_budget_mib,
+            recorder,
+        )
     })
 }
 
@@ -148,6 +165,12 @@ pub fn run_helper_attested(
     let session = attestation.prelude(enclave, host, 0)?;
     within(session, |channel, seeds| {
         let program = session::decode_program(&bytes)?;
-        helper_session(channel, &program, seeds, recorder)
+        helper_session(
+            channel,
+            &program,
+            seeds,
+            attestation.memory_budget_mib,
+            recorder,
+        )
     })
 }

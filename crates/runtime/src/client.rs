@@ -2,15 +2,15 @@
 
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
-use crate::shareholder::{self, Role, LINEAR, SELECT};
+use crate::shareholder::{self, Role, LINEAR};
 use crate::{session, RuntimeError};
 use cryptflow_ir::{Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
-use cryptflow_protocol::msgs::{Message, MessageKind};
-use cryptflow_protocol::pool::MaxPoolCorrelation;
+use cryptflow_protocol::msgs::{Message, MessageKind, SelectCorrection};
+use cryptflow_protocol::relu::ReluCorrelation;
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
-use cryptflow_ring::{Party, Tensor};
+use cryptflow_ring::{Party, Prg, Tensor};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
@@ -64,15 +64,18 @@ impl Role for Client {
         0
     }
 
-    fn select_correlations(
+    fn select_piece(
         &mut self,
         link: &mut Link,
         step: usize,
-        sizes: &[usize],
-    ) -> Result<MaxPoolCorrelation, RuntimeError> {
-        let mut prg = link.stream(Party::Helper, shareholder::stream(step, SELECT));
-        let message = link.recv(Party::Helper, MessageKind::SelectCorrection, step)?;
-        Ok(MaxPoolCorrelation::for_client(sizes, &mut prg, message)?)
+        prg: &mut Prg,
+        n: usize,
+        index: u16,
+    ) -> Result<ReluCorrelation, RuntimeError> {
+        let words = link.recv_round(Party::Helper, MessageKind::SelectCorrection, step, index)?;
+        let expected = ReluCorrelation::message_len(n);
+        let message = SelectCorrection::decode(Party::Helper, words, expected)?;
+        Ok(ReluCorrelation::for_client(n, prg, message.words())?)
     }
 }
 
@@ -88,10 +91,20 @@ pub fn run_client(
     transport: &mut dyn Transport,
     input: &Tensor<f32>,
 ) -> Result<Prediction, RuntimeError> {
+    run_client_within(transport, input, None)
+}
+
+/// As [`run_client`], keeping under a memory budget (MiB; see
+/// [`session::agree_plan`]).
+pub fn run_client_within(
+    transport: &mut dyn Transport,
+    input: &Tensor<f32>,
+    budget_mib: Option<u64>,
+) -> Result<Prediction, RuntimeError> {
     let recorder = Recorder::new();
     let seeds = session::establish_seeds(transport)?;
     let (program, _) = session::receive_program(transport)?;
-    client_session(transport, &program, input, seeds, recorder)
+    client_session(transport, &program, input, seeds, budget_mib, recorder)
 }
 
 /// P1 after setup: the seeds are agreed and the program received.
@@ -100,9 +113,11 @@ pub(crate) fn client_session(
     program: &Program,
     input: &Tensor<f32>,
     seeds: PairwiseSeeds,
+    budget_mib: Option<u64>,
     mut recorder: Recorder,
 ) -> Result<Prediction, RuntimeError> {
     let encoded = crate::encode_input(program, input)?;
+    let plan = session::agree_plan(transport, program, budget_mib)?;
     let mut link = Link::new(transport, seeds);
     let setup = recorder.elapsed();
     let x1 = sharing::client_input_share(
@@ -116,6 +131,7 @@ pub(crate) fn client_session(
         },
         &mut link,
         program,
+        &plan,
         x1,
         &mut recorder,
     )?;

@@ -33,6 +33,8 @@ pub enum RuntimeError {
         expected: cryptflow_protocol::msgs::Label,
         got: Option<cryptflow_protocol::msgs::Label>,
     },
+    #[error(transparent)]
+    BudgetTooSmall(#[from] cryptflow_compiler::passes::memory::BudgetTooSmall),
     #[error("could not get randomness from the operating system: {0}")]
     Entropy(String),
     #[error("internal error: {0} (a bug: please report it)")]

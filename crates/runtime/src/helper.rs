@@ -4,23 +4,33 @@
 
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
-use crate::shareholder::{select_sizes, stream, LINEAR, SELECT};
+use crate::shareholder::{stream, LINEAR, SELECT};
 use crate::{session, RuntimeError};
+use cryptflow_compiler::passes::memory;
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
-use cryptflow_protocol::msgs::{LinearCorrection, Outgoing};
-use cryptflow_protocol::pool::MaxPoolCorrelation;
+use cryptflow_protocol::msgs::{LinearCorrection, Outgoing, SelectCorrection};
+use cryptflow_protocol::relu::ReluCorrelation;
 use cryptflow_protocol::{PairwiseSeeds, StreamId};
 use cryptflow_ring::Party;
 use std::collections::HashSet;
 
 /// Runs P2 to the end of one inference.
 pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeError> {
+    run_helper_within(transport, None)
+}
+
+/// As [`run_helper`], keeping under a memory budget (MiB; see
+/// [`session::agree_plan`]).
+pub fn run_helper_within(
+    transport: &mut dyn Transport,
+    budget_mib: Option<u64>,
+) -> Result<PartyReport, RuntimeError> {
     let recorder = Recorder::new();
     let seeds = session::establish_seeds(transport)?;
     let (program, _) = session::receive_program(transport)?;
-    helper_session(transport, &program, seeds, recorder)
+    helper_session(transport, &program, seeds, budget_mib, recorder)
 }
 
 /// P2 after setup: the seeds are agreed and the program received.
@@ -28,8 +38,10 @@ pub(crate) fn helper_session(
     transport: &mut dyn Transport,
     program: &Program,
     seeds: PairwiseSeeds,
+    budget_mib: Option<u64>,
     mut recorder: Recorder,
 ) -> Result<PartyReport, RuntimeError> {
+    let plan = session::agree_plan(transport, program, budget_mib)?;
     let mut link = Link::new(transport, seeds);
     let setup = recorder.elapsed();
     // Weights whose mask B this helper has derived (see `deal_linear`).
@@ -72,10 +84,10 @@ pub(crate) fn helper_session(
                 ),
                 0,
             )),
-            kernel => select_sizes(kernel, n).map(|sizes| {
-                let (mut p0, mut p1) = pair_streams(&link, stream(step, SELECT));
-                Outgoing::new(MaxPoolCorrelation::deal(&sizes, &mut p0, &mut p1), 0)
-            }),
+            kernel => {
+                deal_selects(&mut link, step, kernel, n, plan.piece(step))?;
+                None
+            }
         };
         if let Some(message) = message {
             link.send_outgoing(Party::Client, step, message)?;
@@ -91,6 +103,34 @@ fn pair_streams(link: &Link, id: StreamId) -> (cryptflow_ring::Prg, cryptflow_ri
         link.stream(Party::ModelOwner, id),
         link.stream(Party::Client, id),
     )
+}
+
+/// Deals the select pieces of instruction `step`, one message per piece in the order
+/// the share-holders run them (every batch of the kernel, each in the plan's pieces),
+/// from the step's two streams, which continue from piece to piece: only one piece's
+/// randomness is ever held.
+fn deal_selects(
+    link: &mut Link,
+    step: usize,
+    kernel: &Kernel,
+    n: usize,
+    piece: Option<usize>,
+) -> Result<(), RuntimeError> {
+    let batches = memory::select_batches(kernel, n);
+    if batches.is_empty() {
+        return Ok(());
+    }
+    let (mut p0, mut p1) = pair_streams(link, stream(step, SELECT));
+    let mut index = 0u16;
+    for batch in batches {
+        for (_, len) in memory::pieces(batch, piece) {
+            let words = ReluCorrelation::deal(len, &mut p0, &mut p1);
+            let message = Outgoing::new(SelectCorrection::new(words), index);
+            link.send_outgoing(Party::Client, step, message)?;
+            index = index.saturating_add(1);
+        }
+    }
+    Ok(())
 }
 
 /// The helper's correction for one use of a linear layer.

@@ -7,6 +7,8 @@
 //! shares with P0); the instructions run; P0 sends P1 its output share.
 
 mod attested;
+#[cfg(test)]
+mod budget_tests;
 mod client;
 mod encoding;
 mod error;
@@ -25,9 +27,9 @@ mod slots;
 pub use attested::{
     run_client_attested, run_helper_attested, run_model_owner_attested, Attestation,
 };
-pub use client::{run_client, Prediction};
+pub use client::{run_client, run_client_within, Prediction};
 pub use encoding::{decode_output, encode_input};
 pub use error::RuntimeError;
-pub use helper::run_helper;
-pub use owner::run_model_owner;
+pub use helper::{run_helper, run_helper_within};
+pub use owner::{run_model_owner, run_model_owner_within};
 pub use report::{LayerReport, PartyReport};

@@ -56,7 +56,18 @@ impl<'t> Link<'t> {
         kind: MessageKind,
         step: usize,
     ) -> Result<Vec<u64>, RuntimeError> {
-        self.recv_labelled(from, Label::new(kind, step, 0))
+        self.recv_round(from, kind, step, 0)
+    }
+
+    /// As [`recv`](Self::recv), the message of round `round` of the step.
+    pub fn recv_round(
+        &mut self,
+        from: Party,
+        kind: MessageKind,
+        step: usize,
+        round: u16,
+    ) -> Result<Vec<u64>, RuntimeError> {
+        self.recv_labelled(from, Label::new(kind, step, round))
     }
 
     fn send_labelled(
@@ -91,17 +102,20 @@ impl<'t> Link<'t> {
         self.recv_labelled(peer, label)
     }
 
-    /// Drives an interactive protocol of instruction `step` to its end.
+    /// Drives an interactive protocol of instruction `step` to its end, its rounds
+    /// numbered from `first_round` (a step's later pieces follow its earlier ones).
     pub fn drive<T>(
         &mut self,
         step: usize,
+        first_round: u16,
         mut next: Step<T>,
         mut protocol: impl FnMut(Vec<u64>) -> Result<Step<T>, cryptflow_protocol::ProtocolError>,
     ) -> Result<T, RuntimeError> {
         loop {
             match next {
                 Step::Done(out) => return Ok(out),
-                Step::Send(message) => {
+                Step::Send(mut message) => {
+                    message.round = message.round.saturating_add(first_round);
                     let incoming = self.exchange(step, message)?;
                     next = protocol(incoming)?;
                 }

@@ -2,13 +2,13 @@
 
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
-use crate::shareholder::{self, Role, LINEAR, SELECT};
+use crate::shareholder::{self, Role, LINEAR};
 use crate::{session, RuntimeError};
 use cryptflow_ir::{Program, WeightId, Weights};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::msgs::{MaskedWeight, MessageKind, OutputShare};
-use cryptflow_protocol::pool::MaxPoolCorrelation;
+use cryptflow_protocol::relu::ReluCorrelation;
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Prg};
 use std::collections::HashSet;
@@ -84,14 +84,15 @@ impl Role for ModelOwner<'_> {
         value
     }
 
-    fn select_correlations(
+    fn select_piece(
         &mut self,
-        link: &mut Link,
-        step: usize,
-        sizes: &[usize],
-    ) -> Result<MaxPoolCorrelation, RuntimeError> {
-        let mut prg = link.stream(Party::Helper, shareholder::stream(step, SELECT));
-        Ok(MaxPoolCorrelation::draw(&mut prg, sizes))
+        _: &mut Link,
+        _: usize,
+        prg: &mut Prg,
+        n: usize,
+        _: u16,
+    ) -> Result<ReluCorrelation, RuntimeError> {
+        Ok(ReluCorrelation::draw(prg, n))
     }
 }
 
@@ -101,11 +102,22 @@ pub fn run_model_owner(
     program: &Program,
     weights: &Weights,
 ) -> Result<PartyReport, RuntimeError> {
+    run_model_owner_within(transport, program, weights, None)
+}
+
+/// As [`run_model_owner`], keeping under a memory budget (MiB; see
+/// [`session::agree_plan`]).
+pub fn run_model_owner_within(
+    transport: &mut dyn Transport,
+    program: &Program,
+    weights: &Weights,
+    budget_mib: Option<u64>,
+) -> Result<PartyReport, RuntimeError> {
     check(program, weights)?;
     let recorder = Recorder::new();
     let seeds = session::establish_seeds(transport)?;
     session::send_program(transport, program)?;
-    owner_session(transport, program, weights, seeds, recorder)
+    owner_session(transport, program, weights, seeds, budget_mib, recorder)
 }
 
 pub(crate) fn check(program: &Program, weights: &Weights) -> Result<(), RuntimeError> {
@@ -122,8 +134,10 @@ pub(crate) fn owner_session(
     program: &Program,
     weights: &Weights,
     seeds: PairwiseSeeds,
+    budget_mib: Option<u64>,
     mut recorder: Recorder,
 ) -> Result<PartyReport, RuntimeError> {
+    let plan = session::agree_plan(transport, program, budget_mib)?;
     let mut link = Link::new(transport, seeds);
     let setup = recorder.elapsed();
     let n = program.slot_len(program.input);
@@ -141,7 +155,7 @@ pub(crate) fn owner_session(
             masked,
         };
         // Returning drops `owner` and so the receiver, which ends the thread.
-        shareholder::run(&mut owner, &mut link, program, x0, &mut recorder)
+        shareholder::run(&mut owner, &mut link, program, &plan, x0, &mut recorder)
     })?;
     let output = OutputShare::new(z0);
     link.send(Party::Client, program.instructions.len(), &output)?;

@@ -7,6 +7,7 @@
 //! leaves them only as private as the network.
 
 use crate::RuntimeError;
+use cryptflow_compiler::passes::memory::{self, MemoryPlan};
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::PairwiseSeeds;
@@ -80,6 +81,39 @@ pub fn decode_program(bytes: &[u8]) -> Result<Program, RuntimeError> {
         })?;
     program.validate()?;
     Ok(program)
+}
+
+/// Agrees the memory plan: each party tells the others its budget (MiB per party;
+/// `None`: unbounded), and every party plans for the smallest of the three from the
+/// public program, so a party's plan is its own computation, not a peer's word. A
+/// budget too small for this model stops all three before the protocol starts, each
+/// naming the smallest budget that works.
+pub fn agree_plan(
+    transport: &mut dyn Transport,
+    program: &Program,
+    budget_mib: Option<u64>,
+) -> Result<MemoryPlan, RuntimeError> {
+    let me = transport.me();
+    let encode = |b: Option<u64>| b.unwrap_or(u64::MAX).to_le_bytes().to_vec();
+    for peer in Party::ALL.into_iter().filter(|&p| p != me) {
+        transport.send(peer, encode(budget_mib))?;
+    }
+    let mut smallest = budget_mib;
+    for peer in Party::ALL.into_iter().filter(|&p| p != me) {
+        let bytes = transport.recv(peer)?;
+        let word: [u8; 8] = bytes
+            .try_into()
+            .map_err(|_| RuntimeError::MalformedMessage {
+                from: peer,
+                what: "memory budget",
+            })?;
+        let theirs = Some(u64::from_le_bytes(word)).filter(|&b| b != u64::MAX);
+        smallest = match (smallest, theirs) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(memory::plan(program, smallest)?)
 }
 
 /// The BLAKE3 hash of a program as it went over the wire.

@@ -5,12 +5,13 @@
 use crate::link::Link;
 use crate::report::Recorder;
 use crate::{local, plain, slots, RuntimeError};
+use cryptflow_compiler::passes::memory::{self, MemoryPlan};
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_protocol::linear::{Bilinear, Elementwise, MatMulShape};
-use cryptflow_protocol::pool::{self, MaxPoolCorrelation, SecureMaxPool};
-use cryptflow_protocol::relu::SecureSelect;
-use cryptflow_protocol::{division, truncation, StreamId};
-use cryptflow_ring::Party;
+use cryptflow_protocol::pool::{self, MaxTree};
+use cryptflow_protocol::relu::{self, ReluCorrelation, SecureSelect};
+use cryptflow_protocol::{division, truncation, Step, StreamId};
+use cryptflow_ring::{Party, Prg};
 
 /// Stream purposes within one instruction.
 pub(crate) const LINEAR: u8 = 0;
@@ -36,14 +37,17 @@ pub(crate) trait Role {
     /// This party's share of a public constant: the model owner holds it, the client 0.
     fn public_share(&self, value: u64) -> u64;
 
-    /// This party's share of the dealt randomness for batches of selections of these
-    /// sizes, one after another (one batch for a ReLU, one per tree level for MaxPool).
-    fn select_correlations(
+    /// This party's share of the dealt randomness for the select piece number `index`
+    /// of instruction `step` (`n` elements), drawn from the step's stream `prg`, which
+    /// continues from piece to piece (so pieces draw what the whole batch would).
+    fn select_piece(
         &mut self,
         link: &mut Link,
         step: usize,
-        sizes: &[usize],
-    ) -> Result<MaxPoolCorrelation, RuntimeError>;
+        prg: &mut Prg,
+        n: usize,
+        index: u16,
+    ) -> Result<ReluCorrelation, RuntimeError>;
 }
 
 /// Runs the program on this party's share of the input; returns its output share.
@@ -51,12 +55,19 @@ pub(crate) fn run(
     role: &mut dyn Role,
     link: &mut Link,
     program: &Program,
+    plan: &MemoryPlan,
     input_share: Vec<u64>,
     recorder: &mut Recorder,
 ) -> Result<Vec<u64>, RuntimeError> {
     slots::execute(program, input_share, |step, instruction, operands| {
         recorder.begin(link);
-        let out = execute(role, link, program, step, &instruction.kernel, operands)?;
+        let mut selects = Selects {
+            prg: None,
+            piece: plan.piece(step),
+            done: 0,
+        };
+        let kernel = &instruction.kernel;
+        let out = execute(role, link, program, &mut selects, step, kernel, operands)?;
         recorder.end(link, &instruction.source, instruction.kernel.name());
         Ok(out)
     })
@@ -67,6 +78,7 @@ fn execute(
     role: &mut dyn Role,
     link: &mut Link,
     program: &Program,
+    selects: &mut Selects,
     step: usize,
     kernel: &Kernel,
     operands: &[(&[u64], &[usize])],
@@ -112,7 +124,7 @@ fn execute(
             truncation::truncate_share(party, &mut z, *bits);
             z
         }
-        Kernel::Relu => relu_batch(role, link, step, x)?,
+        Kernel::Relu => relu_batch(role, link, selects, step, x)?,
         Kernel::Clip { min, max } => {
             // min(max(x, lo), hi) = lo + ReLU(x − lo) − ReLU(x − hi), one batch of ReLUs.
             let bound = |b: f32| role.public_share(plain::encode(b, scale));
@@ -121,7 +133,7 @@ fn execute(
                 .iter()
                 .flat_map(|&b| x.iter().map(move |v| v.wrapping_sub(b)))
                 .collect();
-            let relus = relu_batch(role, link, step, &diffs)?;
+            let relus = relu_batch(role, link, selects, step, &diffs)?;
             let (n, parts) = (x.len(), relus.chunks(x.len().max(1)).collect::<Vec<_>>());
             match (min, max) {
                 (Some(_), Some(_)) => (0..n)
@@ -140,15 +152,17 @@ fn execute(
             }
         }
         Kernel::LeakyRelu { alpha } => {
-            let relu = relu_batch(role, link, step, x)?;
+            let relu = relu_batch(role, link, selects, step, x)?;
             plain::leaky_combine(x, &relu, *alpha, scale)
         }
         Kernel::MaxPool(geometry) => {
-            let windows = geometry.windows();
-            let correlation =
-                role.select_correlations(link, step, &pool::max_tree_sizes(&windows))?;
-            let (mut max_pool, first) = SecureMaxPool::start(party, x, &windows, correlation)?;
-            link.drive(step, first, |m| max_pool.step(m))?
+            // One select batch per tree level, each in the plan's pieces.
+            let mut tree = MaxTree::new(x, &geometry.windows());
+            while let Some(differences) = tree.differences() {
+                let relu = relu_batch(role, link, selects, step, &differences)?;
+                tree.combine(&relu);
+            }
+            tree.output()
         }
         Kernel::AvgPool { geometry, divisors } => {
             let mut z = pool::window_sums(x, geometry);
@@ -179,35 +193,37 @@ fn execute(
     })
 }
 
-/// ReLU of a batch of shares.
+/// The selects of one instruction: its randomness stream (taken at the first piece),
+/// continued from piece to piece and level to level, the plan's piece size, and the
+/// pieces run so far (each piece's rounds follow the ones before).
+struct Selects {
+    prg: Option<Prg>,
+    piece: Option<usize>,
+    done: u16,
+}
+
+/// ReLU of a batch of shares, in the plan's pieces (see the compiler's memory pass).
 fn relu_batch(
     role: &mut dyn Role,
     link: &mut Link,
+    selects: &mut Selects,
     step: usize,
     x: &[u64],
 ) -> Result<Vec<u64>, RuntimeError> {
-    let correlation = role
-        .select_correlations(link, step, &[x.len()])?
-        .into_levels()
-        .pop()
-        .expect("one size gives one level");
-    let (mut select, first) = SecureSelect::start(role.party(), x, x, correlation)?;
-    link.drive(step, cryptflow_protocol::Step::Send(first), |m| {
-        select.step(m)
-    })
-}
-
-/// The batch sizes of the selections a kernel on `n` elements evaluates (the helper
-/// deals for exactly these).
-pub(crate) fn select_sizes(kernel: &Kernel, n: usize) -> Option<Vec<usize>> {
-    match kernel {
-        Kernel::Relu | Kernel::LeakyRelu { .. } => Some(vec![n]),
-        Kernel::Clip { min, max } => Some(vec![
-            n * (usize::from(min.is_some()) + usize::from(max.is_some())),
-        ]),
-        Kernel::MaxPool(geometry) => Some(pool::max_tree_sizes(&geometry.windows())),
-        _ => None,
+    let mut out = Vec::with_capacity(x.len());
+    for (start, len) in memory::pieces(x.len(), selects.piece) {
+        let index = selects.done;
+        selects.done = selects.done.saturating_add(1);
+        let prg = selects
+            .prg
+            .get_or_insert_with(|| link.stream(Party::Helper, stream(step, SELECT)));
+        let correlation = role.select_piece(link, step, prg, len, index)?;
+        let part = &x[start..start + len];
+        let (mut select, first) = SecureSelect::start(role.party(), part, part, correlation)?;
+        let first_round = index.saturating_mul(relu::ROUNDS);
+        out.extend(link.drive(step, first_round, Step::Send(first), |m| select.step(m))?);
     }
+    Ok(out)
 }
 
 pub(crate) fn stream(step: usize, purpose: u8) -> StreamId {

@@ -117,6 +117,7 @@ fn attested(fault: Option<Fault>, code_of_helper: Option<Digest>) -> Run {
                     let attestation = Attestation {
                         root,
                         code_override: (me == Party::Helper).then_some(code_of_helper).flatten(),
+                        memory_budget_mib: None,
                     };
                     let result = match me {
                         Party::ModelOwner => run_model_owner_attested(

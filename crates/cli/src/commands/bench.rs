@@ -183,6 +183,7 @@ fn measure(
     let attestation = Attestation {
         root: &root,
         code_override: None,
+        memory_budget_mib: None,
     };
     let modes: Vec<(&'static str, Option<&Attestation>)> = match args.mode {
         Modes::SemiHonest => vec![("semi-honest", None)],

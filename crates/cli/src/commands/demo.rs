@@ -55,6 +55,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         timeout_s: 30,
         tls: false,
         security: &Default::default(),
+        memory_budget: None,
     })?;
     let client = &lines[1];
     let top1 = argmax(client.output.as_deref().unwrap_or_default());

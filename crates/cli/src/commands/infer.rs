@@ -37,6 +37,11 @@ pub struct InferArgs {
     /// for this run in a temporary directory.
     #[command(flatten)]
     pub security: crate::security::SecurityArgs,
+    /// Keep every party's peak memory under this many MiB (ReLU and MaxPool run in
+    /// pieces, 8 more rounds a piece; the model is compiled before the parties start),
+    /// or refuse at the start naming the smallest budget that works.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub memory_budget: Option<u64>,
 }
 
 pub fn run(args: InferArgs) -> Result<()> {
@@ -54,6 +59,7 @@ pub fn run(args: InferArgs) -> Result<()> {
         timeout_s: args.timeout,
         tls: args.tls,
         security: &args.security,
+        memory_budget: args.memory_budget,
     })?;
     let result = summarize(&lines);
     if args.json {

@@ -8,8 +8,8 @@ use clap::Args;
 use cryptflow_net::fault::FaultyHost;
 use cryptflow_net::{Party, TcpConfig, TcpTransport, TlsIdentity};
 use cryptflow_runtime::{
-    run_client, run_client_attested, run_helper, run_helper_attested, run_model_owner,
-    run_model_owner_attested, Attestation, PartyReport,
+    run_client_attested, run_client_within, run_helper_attested, run_helper_within,
+    run_model_owner_attested, run_model_owner_within, Attestation, PartyReport,
 };
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -60,6 +60,13 @@ pub struct PartyArgs {
     pub json: bool,
     #[command(flatten)]
     pub security: crate::security::SecurityArgs,
+    /// Keep this party's peak memory under this many MiB: the three parties plan for
+    /// the smallest of their budgets (ReLU and MaxPool run in pieces, at 8 more rounds
+    /// a piece), or all refuse at the start, naming the smallest budget that works.
+    /// The model owner should be given a compiled `.cfp` (compiling an ONNX model
+    /// takes more memory than running it).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub memory_budget: Option<u64>,
     /// Print one JSON line with the party's measurements (used by `infer`).
     #[arg(long, hide = true)]
     pub report: bool,
@@ -113,7 +120,9 @@ pub fn run(args: PartyArgs) -> Result<()> {
     let attestation = root.as_ref().map(|root| Attestation {
         root,
         code_override: None,
+        memory_budget_mib: args.memory_budget,
     });
+    let budget = args.memory_budget;
     let blame = |error: cryptflow_runtime::RuntimeError| match error.culprit() {
         // Said first, so that every honest party's output starts with whom it blames.
         Some(culprit) => anyhow::Error::new(error).context(format!("{culprit}'s host misbehaved")),
@@ -121,7 +130,7 @@ pub fn run(args: PartyArgs) -> Result<()> {
     };
     let (report, output) = match (model, input, &attestation) {
         (Some(compiled), _, None) => (
-            run_model_owner(&mut host, &compiled.program, &compiled.weights)?,
+            run_model_owner_within(&mut host, &compiled.program, &compiled.weights, budget)?,
             None,
         ),
         (Some(compiled), _, Some(a)) => (
@@ -130,14 +139,14 @@ pub fn run(args: PartyArgs) -> Result<()> {
             None,
         ),
         (_, Some(x), None) => {
-            let prediction = run_client(&mut host, &x)?;
+            let prediction = run_client_within(&mut host, &x, budget)?;
             (prediction.report, Some(prediction.output))
         }
         (_, Some(x), Some(a)) => {
             let prediction = run_client_attested(&mut host, &x, a).map_err(blame)?;
             (prediction.report, Some(prediction.output))
         }
-        (_, _, None) => (run_helper(&mut host)?, None),
+        (_, _, None) => (run_helper_within(&mut host, budget)?, None),
         (_, _, Some(a)) => (run_helper_attested(&mut host, a).map_err(blame)?, None),
     };
     host.into_inner()

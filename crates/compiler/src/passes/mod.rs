@@ -4,4 +4,5 @@ pub mod batchnorm;
 pub mod fold;
 pub mod liveness;
 pub mod lower;
+pub mod memory;
 pub mod shapes;

@@ -1,0 +1,271 @@
+//! The memory plan: how a program fits a per-party memory budget (the paper's §V-D-1:
+//! an enclave's EPC is 128 MB, so Aramis split ReLU and MaxPool into chunks).
+//!
+//! An analysis, not a rewrite: every party computes the same plan for itself from the
+//! public program and the smallest of the three parties' budgets (exchanged at
+//! setup), so no party can hand another a plan. The plan chooses, per instruction,
+//! how many elements of a batch of selections (ReLU, Clip, LeakyRelu, each level of a
+//! MaxPool tree) are evaluated at once: a *piece*. Each extra piece costs
+//! [`ROUNDS_PER_PIECE`] rounds, so the plan keeps pieces as large as the budget allows
+//! and splits only the steps that do not fit.
+//!
+//! The estimate of a party's peak at a step is its resident memory (the process, the
+//! model owner's weights), the activations live at that step (from liveness), and the
+//! step's working set: per select element a measured number of bytes, per linear
+//! layer its weight, masks and im2col matrix. The constants were measured on ResNet50
+//! and MobileNetV2 (peak RSS from `VmHWM` against the sizes here); the CLI's test
+//! checks that each party's measured peak stays under the budget it planned for.
+
+use cryptflow_ir::{Kernel, Program};
+use cryptflow_ring::Party;
+
+/// Elements per piece are a multiple of this: the protocol draws and deals a batch's
+/// randomness this many elements at a time (`relu::DEAL_CHUNK`), so a batch cut into
+/// such pieces draws exactly what it draws whole, and the output is bit-identical.
+pub const PIECE_GRANULE: usize = 1 << 16;
+
+/// The rounds between the share-holders of one select piece.
+pub const ROUNDS_PER_PIECE: u64 = 8;
+
+/// What a process holds before any tensor: code, allocator, buffers (measured: a
+/// LeNet run peaks at 7 MiB per party).
+const BASE_BYTES: u64 = 12 << 20;
+
+/// Peak bytes per element of a select piece held at once, per party: the dealt
+/// correlation (≈ 90 B), the helper's corrections (40 B, the client), the openings
+/// and the comparison's state, and the allocator's slack (measured: ResNet50's
+/// 802k-element batches at 285 MiB at the client).
+const SELECT_BYTES: [u64; 3] = [320, 320, 96];
+
+/// A linear layer's working set in multiples of (weight + im2col + output) words:
+/// the masked weight or mask, the masked input and the dealt product beside them.
+const LINEAR_WORDS: u64 = 3;
+
+/// The plan of one program under one budget.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryPlan {
+    /// The budget planned for (MiB per party); `None`: unbounded.
+    pub budget_mib: Option<u64>,
+    /// Per instruction, the elements per select piece (`None`: one piece per batch).
+    pub pieces: Vec<Option<usize>>,
+    /// The estimated peak of each party (MiB), under this plan.
+    pub peak_mib: [u64; 3],
+    /// The rounds this plan adds to the unbounded run's.
+    pub extra_rounds: u64,
+}
+
+/// A budget no plan can meet.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a memory budget of {budget_mib} MiB is too small for this model: {party} needs at least \
+     {needed_mib} MiB (at step {step}, {source_node}); the smallest budget that works is {needed_mib} MiB"
+)]
+pub struct BudgetTooSmall {
+    pub budget_mib: u64,
+    pub needed_mib: u64,
+    pub party: Party,
+    pub step: usize,
+    pub source_node: String,
+}
+
+impl MemoryPlan {
+    /// The elements per piece of the selects at `step`.
+    pub fn piece(&self, step: usize) -> Option<usize> {
+        self.pieces.get(step).copied().flatten()
+    }
+}
+
+/// Plans `program` for a budget of `budget_mib` MiB per party (`None`: unbounded).
+pub fn plan(program: &Program, budget_mib: Option<u64>) -> Result<MemoryPlan, BudgetTooSmall> {
+    let steps = step_costs(program);
+    let mut pieces = vec![None; steps.len()];
+    let mut peak = [0u64; 3];
+    let mut extra_rounds = 0;
+    for (step, cost) in steps.iter().enumerate() {
+        let whole = cost.peaks(cost.batch);
+        let chosen = match budget_mib {
+            Some(budget) if whole.iter().any(|&b| b > budget << 20) && cost.batch > 0 => {
+                let limit = budget << 20;
+                let fits = |piece| cost.peaks(piece).iter().all(|&b| b <= limit);
+                let granules = cost.batch.div_ceil(PIECE_GRANULE);
+                // The largest piece (fewest rounds) that fits.
+                let best = (1..granules)
+                    .rev()
+                    .map(|g| g * PIECE_GRANULE)
+                    .find(|&piece| fits(piece));
+                match best {
+                    Some(piece) => {
+                        pieces[step] = Some(piece);
+                        extra_rounds += cost.extra_pieces(piece) * ROUNDS_PER_PIECE;
+                        piece
+                    }
+                    None => {
+                        let smallest = cost.peaks(PIECE_GRANULE.min(cost.batch));
+                        return Err(too_small(program, &steps, budget, step, smallest));
+                    }
+                }
+            }
+            _ => cost.batch,
+        };
+        let at = cost.peaks(chosen);
+        for p in 0..3 {
+            peak[p] = peak[p].max(at[p]);
+        }
+    }
+    if let Some(budget) = budget_mib {
+        if let Some(p) = (0..3).find(|&p| peak[p] > budget << 20) {
+            // A step with no selects (a linear layer) or resident weights.
+            let step = steps
+                .iter()
+                .position(|c| c.peaks(c.batch.min(PIECE_GRANULE))[p] == peak[p])
+                .unwrap_or(0);
+            let smallest = steps[step].peaks(steps[step].batch.min(PIECE_GRANULE));
+            return Err(too_small(program, &steps, budget, step, smallest));
+        }
+    }
+    Ok(MemoryPlan {
+        budget_mib,
+        pieces,
+        peak_mib: peak.map(|b| b.div_ceil(1 << 20)),
+        extra_rounds,
+    })
+}
+
+/// The error for `budget`, naming the smallest budget any plan meets.
+fn too_small(
+    program: &Program,
+    steps: &[StepCost],
+    budget: u64,
+    step: usize,
+    at_step: [u64; 3],
+) -> BudgetTooSmall {
+    // The smallest workable budget: every step at its smallest piece.
+    let mut needed = [0u64; 3];
+    for cost in steps {
+        let smallest = cost.peaks(cost.batch.min(PIECE_GRANULE));
+        for p in 0..3 {
+            needed[p] = needed[p].max(smallest[p]);
+        }
+    }
+    // On a tie, the lower-numbered party (its weights are the cause).
+    let party = (0..3).rev().max_by_key(|&p| at_step[p]).unwrap_or(0);
+    BudgetTooSmall {
+        budget_mib: budget,
+        needed_mib: needed.iter().max().copied().unwrap_or(0).div_ceil(1 << 20),
+        party: Party::ALL[party],
+        step,
+        source_node: program
+            .instructions
+            .get(step)
+            .map_or_else(String::new, |i| i.source.clone()),
+    }
+}
+
+/// What one instruction costs each party, apart from its select pieces.
+#[derive(Clone, Debug)]
+struct StepCost {
+    /// Resident and live bytes, and the step's own working set, per party.
+    fixed: [u64; 3],
+    /// The largest select batch of the step (0: none).
+    batch: usize,
+    /// The select batches (one, or one per MaxPool level), for counting pieces.
+    batches: Vec<usize>,
+}
+
+impl StepCost {
+    /// Each party's estimated peak with pieces of `piece` elements.
+    fn peaks(&self, piece: usize) -> [u64; 3] {
+        let piece = piece.min(self.batch) as u64;
+        [0, 1, 2].map(|p| self.fixed[p] + piece * SELECT_BYTES[p])
+    }
+
+    /// The pieces beyond one per batch.
+    fn extra_pieces(&self, piece: usize) -> u64 {
+        self.batches
+            .iter()
+            .map(|&n| n.div_ceil(piece).saturating_sub(1) as u64)
+            .sum()
+    }
+}
+
+fn step_costs(program: &Program) -> Vec<StepCost> {
+    let bytes = |slot: usize| program.slot_len(slot) as u64 * 8;
+    let weight_bytes = |w: usize| program.weight_shapes[w].iter().product::<usize>() as u64 * 8;
+    let all_weights: u64 = (0..program.weight_shapes.len()).map(weight_bytes).sum();
+    let mut live = bytes(program.input);
+    let mut costs = Vec::with_capacity(program.instructions.len());
+    for instruction in &program.instructions {
+        live += bytes(instruction.output);
+        let n = program.slot_len(instruction.inputs[0]);
+        let batches = select_batches(&instruction.kernel, n);
+        let (linear, weight) = linear_working_set(&instruction.kernel, n);
+        // The model owner holds every weight; the client the masked weight in use,
+        // the helper its mask.
+        let weight = weight.map_or(0, weight_bytes);
+        let common = BASE_BYTES + live + linear * 8 * LINEAR_WORDS;
+        costs.push(StepCost {
+            fixed: [common + all_weights, common + weight, common + weight],
+            batch: batches.iter().copied().max().unwrap_or(0),
+            batches,
+        });
+        live -= instruction.free.iter().map(|&s| bytes(s)).sum::<u64>();
+    }
+    costs
+}
+
+/// The batch sizes of the selections a kernel on `n` elements evaluates, in order.
+pub fn select_batches(kernel: &Kernel, n: usize) -> Vec<usize> {
+    match kernel {
+        Kernel::Relu | Kernel::LeakyRelu { .. } => vec![n],
+        Kernel::Clip { min, max } => {
+            vec![n * (usize::from(min.is_some()) + usize::from(max.is_some()))]
+        }
+        Kernel::MaxPool(geometry) => {
+            // The max tree: each level halves every window, an odd one out moving up.
+            let mut counts: Vec<usize> = geometry.windows().iter().map(Vec::len).collect();
+            let mut sizes = Vec::new();
+            while counts.iter().any(|&c| c > 1) {
+                sizes.push(counts.iter().map(|c| c / 2).sum());
+                counts.iter_mut().for_each(|c| *c = c.div_ceil(2));
+            }
+            sizes
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The words of a linear layer's weight, im2col matrix and output, and its weight.
+fn linear_working_set(kernel: &Kernel, n: usize) -> (u64, Option<usize>) {
+    match kernel {
+        Kernel::Conv {
+            geometry, weight, ..
+        } => {
+            let positions = geometry.out_height() * geometry.out_width();
+            let words =
+                geometry.weight_len() + positions * geometry.patch_len() + geometry.output_len();
+            (words as u64, Some(*weight))
+        }
+        Kernel::MatMul {
+            rows,
+            inner,
+            out,
+            weight,
+            ..
+        } => (
+            (inner * out + rows * inner + rows * out) as u64,
+            Some(*weight),
+        ),
+        Kernel::Scale { weight } => (3 * n as u64, Some(*weight)),
+        _ => (0, None),
+    }
+}
+
+/// The pieces of a batch of `n` under `piece` elements each (`None`: one): each
+/// piece's start and length. An empty batch has no pieces.
+pub fn pieces(n: usize, piece: Option<usize>) -> impl Iterator<Item = (usize, usize)> {
+    let piece = piece.unwrap_or(n).max(1);
+    (0..n.div_ceil(piece)).map(move |i| (i * piece, piece.min(n - i * piece)))
+}
+
+#[cfg(test)]
+mod tests;

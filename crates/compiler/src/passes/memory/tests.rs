@@ -1,0 +1,139 @@
+//! The plan against plans computed by hand from the constants in the parent module.
+
+use super::*;
+use crate::passes::liveness::plan_frees;
+use cryptflow_ir::Instruction;
+use cryptflow_ring::Scale;
+
+const MIB: u64 = 1 << 20;
+
+/// x[1, n] → ReLU → y: the only big working set is the ReLU's batch of n.
+fn relu(n: usize) -> Program {
+    let mut p = Program {
+        scale: Scale::new(12).expect("valid"),
+        softmax: None,
+        slot_shapes: vec![vec![1, n], vec![1, n]],
+        input: 0,
+        output: 1,
+        weight_shapes: vec![],
+        instructions: vec![Instruction {
+            kernel: Kernel::Relu,
+            inputs: vec![0],
+            output: 1,
+            free: vec![],
+            source: "relu".into(),
+        }],
+    };
+    plan_frees(&mut p);
+    p
+}
+
+/// By hand: 12 MiB base, input and output live (8 B each per element).
+fn fixed(n: u64) -> u64 {
+    12 * MIB + 16 * n
+}
+
+#[test]
+fn pieces_cover_a_batch_in_order_and_an_empty_batch_has_none() {
+    assert_eq!(
+        pieces(10, Some(4)).collect::<Vec<_>>(),
+        [(0, 4), (4, 4), (8, 2)]
+    );
+    assert_eq!(pieces(10, None).collect::<Vec<_>>(), [(0, 10)]);
+    assert_eq!(pieces(0, Some(4)).count(), 0);
+    assert_eq!(pieces(0, None).count(), 0);
+}
+
+#[test]
+fn unbounded_keeps_every_batch_whole_and_estimates_its_peak() {
+    let n = 400_000;
+    let plan = plan(&relu(n), None).expect("unbounded always plans");
+    assert_eq!(plan.pieces, [None]);
+    assert_eq!(plan.extra_rounds, 0);
+    let client = fixed(n as u64) + 320 * n as u64;
+    assert_eq!(plan.peak_mib[1], client.div_ceil(MIB));
+    assert_eq!(
+        plan.peak_mib[2],
+        (fixed(n as u64) + 96 * n as u64).div_ceil(MIB)
+    );
+}
+
+#[test]
+fn a_budget_gets_the_largest_piece_that_fits() {
+    // 64 MiB: 12 MiB + 6.4 MB + 320·p ≤ 64 MiB ⇒ p ≤ 150393, so two granules
+    // (131072); 400000 elements in 4 pieces: 3 extra, 24 more rounds.
+    let plan = plan(&relu(400_000), Some(64)).expect("fits");
+    assert_eq!(plan.pieces, [Some(131_072)]);
+    assert_eq!(plan.extra_rounds, 24);
+    assert!(
+        plan.peak_mib.iter().all(|&m| m <= 64),
+        "{:?}",
+        plan.peak_mib
+    );
+}
+
+#[test]
+fn a_budget_that_fits_the_whole_batch_changes_nothing() {
+    let whole = plan(&relu(400_000), None).expect("plans");
+    let roomy = plan(&relu(400_000), Some(whole.peak_mib[1])).expect("fits");
+    assert_eq!(roomy.pieces, [None]);
+    assert_eq!(roomy.peak_mib, whole.peak_mib);
+}
+
+#[test]
+fn a_budget_too_small_is_refused_with_the_smallest_that_works() {
+    // The smallest plan: one granule, 12 MiB + 6.4 MB + 320 · 65536 = 39.96 MB → 39 MiB.
+    let needed = (fixed(400_000) + 320 * PIECE_GRANULE as u64).div_ceil(MIB);
+    assert_eq!(needed, 39);
+    let error = plan(&relu(400_000), Some(20)).expect_err("too small");
+    assert_eq!(error.needed_mib, needed);
+    assert_eq!((error.step, error.source_node.as_str()), (0, "relu"));
+    assert!(error
+        .to_string()
+        .contains("smallest budget that works is 39 MiB"));
+    // And that budget is met.
+    let plan = plan(&relu(400_000), Some(needed)).expect("the named budget works");
+    assert_eq!(plan.pieces, [Some(PIECE_GRANULE)]);
+}
+
+#[test]
+fn the_model_owner_s_resident_weights_can_make_a_budget_impossible() {
+    // x[1, 1000] · W[1000, 4000]: P0 holds W (32 MB); pieces cannot help.
+    let mut p = relu(1000);
+    p.weight_shapes = vec![vec![1000, 4000]];
+    p.slot_shapes[1] = vec![1, 4000];
+    p.instructions[0].kernel = Kernel::MatMul {
+        rows: 1,
+        inner: 1000,
+        out: 4000,
+        weight: 0,
+        bias: None,
+    };
+    let error = plan(&p, Some(32)).expect_err("32 MB of weights do not fit 32 MiB with the rest");
+    assert_eq!(error.party, Party::ModelOwner);
+    assert!(error.needed_mib > 32 + 12, "{error}");
+}
+
+#[test]
+fn max_pool_levels_are_batches_of_their_own() {
+    let geometry = cryptflow_ring::pool::PoolGeometry {
+        channels: 1,
+        in_height: 4,
+        in_width: 4,
+        kernel: [3, 3],
+        strides: [1, 1],
+        pads: [0, 0, 0, 0],
+        ceil_mode: false,
+    };
+    // Four windows of 9: 9 → 5 → 3 → 2 → 1, so 4, 2, 1, 1 selects per window.
+    assert_eq!(
+        select_batches(&Kernel::MaxPool(geometry), 16),
+        [16, 8, 4, 4]
+    );
+    let clip = Kernel::Clip {
+        min: Some(0.0),
+        max: Some(6.0),
+    };
+    assert_eq!(select_batches(&clip, 5), [10]);
+    assert!(select_batches(&Kernel::Add, 5).is_empty());
+}

@@ -1,0 +1,157 @@
+//! A run under a memory budget against the unbounded run with the same seeds: the
+//! pieces must draw what the whole batches draw, so the output is bit-identical, and
+//! cost exactly the rounds the plan says.
+
+use crate::client::client_session;
+use crate::helper::helper_session;
+use crate::owner::owner_session;
+use crate::report::Recorder;
+use cryptflow_compiler::passes::liveness::plan_frees;
+use cryptflow_compiler::passes::memory;
+use cryptflow_ir::{Instruction, Kernel, Program, Weights};
+use cryptflow_net::MemoryTransport;
+use cryptflow_protocol::PairwiseSeeds;
+use cryptflow_ring::pool::PoolGeometry;
+use cryptflow_ring::{Prg, Scale, Seed, Tensor};
+
+/// x[1, 16, 128, 128] → Clip(0, 6) → MaxPool 2×2: a 524288-element select batch (the
+/// Clip's two bounds) and max-tree levels of 131072 and 65536.
+fn program() -> Program {
+    let geometry = PoolGeometry {
+        channels: 16,
+        in_height: 128,
+        in_width: 128,
+        kernel: [2, 2],
+        strides: [2, 2],
+        pads: [0; 4],
+        ceil_mode: false,
+    };
+    let mut program = Program {
+        scale: Scale::new(12).expect("valid"),
+        softmax: None,
+        slot_shapes: vec![
+            vec![1, 16, 128, 128],
+            vec![1, 16, 128, 128],
+            vec![1, 16, 64, 64],
+            vec![1, 16, 64, 64],
+        ],
+        input: 0,
+        output: 3,
+        weight_shapes: vec![],
+        instructions: vec![
+            Instruction {
+                kernel: Kernel::Clip {
+                    min: Some(0.0),
+                    max: Some(6.0),
+                },
+                inputs: vec![0],
+                output: 1,
+                free: vec![],
+                source: "relu6".into(),
+            },
+            Instruction {
+                kernel: Kernel::MaxPool(geometry),
+                inputs: vec![1],
+                output: 2,
+                free: vec![],
+                source: "pool".into(),
+            },
+            // Local truncation of shares: the output depends on the dealt randomness
+            // (by one unit here and there), so identity means the same draws.
+            Instruction {
+                kernel: Kernel::Truncate { bits: 4 },
+                inputs: vec![2],
+                output: 3,
+                free: vec![],
+                source: "truncate".into(),
+            },
+        ],
+    };
+    plan_frees(&mut program);
+    program
+}
+
+/// One run with fixed seeds: the output and the rounds.
+fn run(program: &Program, input: &Tensor<f32>, seed: u64, budget: Option<u64>) -> (Vec<f32>, u64) {
+    let weights = Weights { tensors: vec![] };
+    let [s0, s1, s2] = PairwiseSeeds::for_test(seed);
+    let [mut t0, mut t1, mut t2] = MemoryTransport::triple();
+    std::thread::scope(|scope| {
+        let owner =
+            scope.spawn(|| owner_session(&mut t0, program, &weights, s0, budget, Recorder::new()));
+        let helper = scope.spawn(|| helper_session(&mut t2, program, s2, budget, Recorder::new()));
+        let prediction =
+            client_session(&mut t1, program, input, s1, budget, Recorder::new()).expect("client");
+        owner.join().expect("P0 thread").expect("owner");
+        helper.join().expect("P2 thread").expect("helper");
+        (prediction.output.data().to_vec(), prediction.report.rounds)
+    })
+}
+
+#[test]
+fn a_run_in_pieces_is_bit_identical_to_the_whole_run_and_costs_the_planned_rounds() {
+    let program = program();
+    // The smallest budget that works gives the smallest pieces.
+    let smallest = memory::plan(&program, Some(1)).expect_err("1 MiB is too small");
+    let plan = memory::plan(&program, Some(smallest.needed_mib)).expect("the named budget");
+    let piece = Some(memory::PIECE_GRANULE);
+    assert_eq!(plan.pieces, [piece, piece, None]);
+    // Clip: 524288 in 8 pieces; the tree: 131072 in 2, 65536 in 1.
+    assert_eq!(plan.extra_rounds, 8 * memory::ROUNDS_PER_PIECE);
+    let mut prg = Prg::new(Seed::from_u64(3));
+    let values = prg
+        .u64s(program.slot_len(0))
+        .iter()
+        .map(|r| (*r % 16_000) as f32 / 1000.0 - 8.0)
+        .collect();
+    let input = Tensor::new(vec![1, 16, 128, 128], values).expect("sized");
+    let (whole, whole_rounds) = run(&program, &input, 7, None);
+    let (pieces, piece_rounds) = run(&program, &input, 7, Some(smallest.needed_mib));
+    assert!(whole == pieces, "the output changed under the budget");
+    // Not by chance: other seeds give another output.
+    let (other, _) = run(&program, &input, 9, None);
+    assert!(
+        other != whole,
+        "the output does not depend on the randomness"
+    );
+    assert_eq!(piece_rounds, whole_rounds + plan.extra_rounds);
+    // And it is the right output (the clear ReLU6 then max).
+    let x = input.data();
+    for (i, &out) in whole.iter().enumerate().step_by(97) {
+        let (c, r, col) = (i / 4096, i / 64 % 64, i % 64);
+        let at =
+            |dr: usize, dc: usize| x[c * 16384 + (2 * r + dr) * 128 + 2 * col + dc].clamp(0.0, 6.0);
+        let max = at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1)) / 16.0;
+        assert!((out - max).abs() < 1e-3, "{i}: {out} vs {max}");
+    }
+}
+
+#[test]
+fn a_budget_too_small_is_refused_by_all_three_before_the_protocol() {
+    let program = program();
+    let input = Tensor::new(vec![1, 16, 128, 128], vec![0.0; 262_144]).expect("sized");
+    let weights = Weights { tensors: vec![] };
+    let [s0, s1, s2] = PairwiseSeeds::for_test(8);
+    let [mut t0, mut t1, mut t2] = MemoryTransport::triple();
+    // Only the helper has a small budget: the others must refuse too.
+    let errors = std::thread::scope(|scope| {
+        let owner =
+            scope.spawn(|| owner_session(&mut t0, &program, &weights, s0, None, Recorder::new()));
+        let helper =
+            scope.spawn(|| helper_session(&mut t2, &program, s2, Some(8), Recorder::new()));
+        let client = client_session(&mut t1, &program, &input, s1, None, Recorder::new());
+        [
+            owner.join().expect("P0").err(),
+            client.err(),
+            helper.join().expect("P2").err(),
+        ]
+    });
+    for error in errors {
+        let text = error.expect("refused").to_string();
+        assert!(
+            text.contains("a memory budget of 8 MiB is too small"),
+            "{text}"
+        );
+        assert!(text.contains("the smallest budget that works is"), "{text}");
+    }
+}
