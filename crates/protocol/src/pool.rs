@@ -12,16 +12,7 @@ use cryptflow_ring::pool::PoolGeometry;
 use cryptflow_ring::{Party, Prg};
 use std::collections::VecDeque;
 
-/// The batch size of each level of the max tree over windows of these sizes.
-pub fn max_tree_sizes(windows: &[Vec<usize>]) -> Vec<usize> {
-    let mut counts: Vec<usize> = windows.iter().map(Vec::len).collect();
-    let mut sizes = Vec::new();
-    while counts.iter().any(|&c| c > 1) {
-        sizes.push(counts.iter().map(|c| c / 2).sum());
-        counts.iter_mut().for_each(|c| *c = c.div_ceil(2));
-    }
-    sizes
-}
+pub use cryptflow_ring::pool::max_tree_sizes;
 
 /// The dealt randomness of a max tree: one ReLU batch per level.
 #[derive(Clone, Debug)]

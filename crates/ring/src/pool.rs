@@ -172,6 +172,19 @@ fn extent(
     }
 }
 
+/// The batch size of each level of the max tree over windows of these sizes (each
+/// level pairs up every window's candidates, an odd one out moving up): what the
+/// share-holders evaluate and the helper deals, and what the memory plan sizes.
+pub fn max_tree_sizes(windows: &[Vec<usize>]) -> Vec<usize> {
+    let mut counts: Vec<usize> = windows.iter().map(Vec::len).collect();
+    let mut sizes = Vec::new();
+    while counts.iter().any(|&c| c > 1) {
+        sizes.push(counts.iter().map(|c| c / 2).sum());
+        counts.iter_mut().for_each(|c| *c = c.div_ceil(2));
+    }
+    sizes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

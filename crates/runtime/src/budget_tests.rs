@@ -155,3 +155,20 @@ fn a_budget_too_small_is_refused_by_all_three_before_the_protocol() {
         assert!(text.contains("the smallest budget that works is"), "{text}");
     }
 }
+
+#[test]
+fn a_malformed_budget_is_refused_naming_its_sender() {
+    let program = program();
+    let [mut t0, mut t1, mut t2] = MemoryTransport::triple();
+    use cryptflow_net::Transport;
+    use cryptflow_ring::Party;
+    t0.send(Party::Client, vec![1, 2, 3]).expect("send");
+    t2.send(Party::Client, u64::MAX.to_le_bytes().to_vec())
+        .expect("send");
+    match crate::session::agree_plan(&mut t1, &program, None) {
+        Err(crate::RuntimeError::MalformedMessage { from, what }) => {
+            assert_eq!((from, what), (Party::ModelOwner, "memory budget"));
+        }
+        other => panic!("expected a malformed budget, got {other:?}"),
+    }
+}

@@ -61,13 +61,16 @@ pub(crate) fn run(
 ) -> Result<Vec<u64>, RuntimeError> {
     slots::execute(program, input_share, |step, instruction, operands| {
         recorder.begin(link);
-        let mut selects = Selects {
-            prg: None,
-            piece: plan.piece(step),
-            done: 0,
-        };
         let kernel = &instruction.kernel;
-        let out = execute(role, link, program, &mut selects, step, kernel, operands)?;
+        let out = execute(
+            role,
+            link,
+            program,
+            plan.piece(step),
+            step,
+            kernel,
+            operands,
+        )?;
         recorder.end(link, &instruction.source, instruction.kernel.name());
         Ok(out)
     })
@@ -78,7 +81,7 @@ fn execute(
     role: &mut dyn Role,
     link: &mut Link,
     program: &Program,
-    selects: &mut Selects,
+    piece: Option<usize>,
     step: usize,
     kernel: &Kernel,
     operands: &[(&[u64], &[usize])],
@@ -124,7 +127,7 @@ fn execute(
             truncation::truncate_share(party, &mut z, *bits);
             z
         }
-        Kernel::Relu => relu_batch(role, link, selects, step, x)?,
+        Kernel::Relu => relu_batch(role, link, &mut Selects::new(link, step, piece), x)?,
         Kernel::Clip { min, max } => {
             // min(max(x, lo), hi) = lo + ReLU(x − lo) − ReLU(x − hi), one batch of ReLUs.
             let bound = |b: f32| role.public_share(plain::encode(b, scale));
@@ -133,7 +136,7 @@ fn execute(
                 .iter()
                 .flat_map(|&b| x.iter().map(move |v| v.wrapping_sub(b)))
                 .collect();
-            let relus = relu_batch(role, link, selects, step, &diffs)?;
+            let relus = relu_batch(role, link, &mut Selects::new(link, step, piece), &diffs)?;
             let (n, parts) = (x.len(), relus.chunks(x.len().max(1)).collect::<Vec<_>>());
             match (min, max) {
                 (Some(_), Some(_)) => (0..n)
@@ -152,14 +155,15 @@ fn execute(
             }
         }
         Kernel::LeakyRelu { alpha } => {
-            let relu = relu_batch(role, link, selects, step, x)?;
+            let relu = relu_batch(role, link, &mut Selects::new(link, step, piece), x)?;
             plain::leaky_combine(x, &relu, *alpha, scale)
         }
         Kernel::MaxPool(geometry) => {
             // One select batch per tree level, each in the plan's pieces.
             let mut tree = MaxTree::new(x, &geometry.windows());
+            let mut selects = Selects::new(link, step, piece);
             while let Some(differences) = tree.differences() {
-                let relu = relu_batch(role, link, selects, step, &differences)?;
+                let relu = relu_batch(role, link, &mut selects, &differences)?;
                 tree.combine(&relu);
             }
             tree.output()
@@ -193,13 +197,25 @@ fn execute(
     })
 }
 
-/// The selects of one instruction: its randomness stream (taken at the first piece),
-/// continued from piece to piece and level to level, the plan's piece size, and the
-/// pieces run so far (each piece's rounds follow the ones before).
+/// The selects of one instruction: its randomness stream, continued from piece to
+/// piece and level to level, the plan's piece size, and the pieces run so far (each
+/// piece's rounds follow the ones before).
 struct Selects {
-    prg: Option<Prg>,
+    step: usize,
+    prg: Prg,
     piece: Option<usize>,
     done: u16,
+}
+
+impl Selects {
+    fn new(link: &Link, step: usize, piece: Option<usize>) -> Selects {
+        Selects {
+            step,
+            prg: link.stream(Party::Helper, stream(step, SELECT)),
+            piece,
+            done: 0,
+        }
+    }
 }
 
 /// ReLU of a batch of shares, in the plan's pieces (see the compiler's memory pass).
@@ -207,17 +223,14 @@ fn relu_batch(
     role: &mut dyn Role,
     link: &mut Link,
     selects: &mut Selects,
-    step: usize,
     x: &[u64],
 ) -> Result<Vec<u64>, RuntimeError> {
+    let step = selects.step;
     let mut out = Vec::with_capacity(x.len());
     for (start, len) in memory::pieces(x.len(), selects.piece) {
         let index = selects.done;
         selects.done = selects.done.saturating_add(1);
-        let prg = selects
-            .prg
-            .get_or_insert_with(|| link.stream(Party::Helper, stream(step, SELECT)));
-        let correlation = role.select_piece(link, step, prg, len, index)?;
+        let correlation = role.select_piece(link, step, &mut selects.prg, len, index)?;
         let part = &x[start..start + len];
         let (mut select, first) = SecureSelect::start(role.party(), part, part, correlation)?;
         let first_round = index.saturating_mul(relu::ROUNDS);

@@ -124,3 +124,22 @@ fn a_max_pool_correlation_is_one_relu_correlation_per_level_in_order() {
     ];
     assert_eq!(levels, expected);
 }
+
+#[test]
+fn the_max_tree_s_levels_are_the_batches_the_helper_deals_for() {
+    // The share-holders run `MaxTree`'s levels; the helper deals for `max_tree_sizes`:
+    // if the two disagreed, the honest helper would be blamed for a malformed message.
+    let windows = geometry().windows();
+    let x: Vec<u64> = (0..geometry().input_len() as u64).collect();
+    let mut tree = MaxTree::new(&x, &windows);
+    let mut levels = Vec::new();
+    while let Some(differences) = tree.differences() {
+        levels.push(differences.len());
+        tree.combine(&vec![0; differences.len()]);
+    }
+    assert_eq!(levels, max_tree_sizes(&windows));
+    assert!(
+        levels.len() >= 3,
+        "padding gives windows of 4, 6 and 9: {levels:?}"
+    );
+}
