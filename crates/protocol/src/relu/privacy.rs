@@ -110,24 +110,31 @@ fn secrets() -> [Vec<u64>; 2] {
     [vec![0; N], vec![(-5i64) as u64, 1 << 40]]
 }
 
+/// Runs ReLU on the secret `x` (v = x) with `receiver` holding its `known` shares of x
+/// and v, the other share-holder the rest; returns the output and `receiver`'s view.
+fn view_of(receiver: Party, known: &[Vec<u64>; 2], x: &[u64], dealt: Dealt) -> (Vec<u64>, View) {
+    let [known_x, known_v] = known;
+    let (other_x, other_v) = (subtract(x, known_x), subtract(x, known_v));
+    let mine = [known_x.as_slice(), known_v];
+    let theirs = [other_x.as_slice(), &other_v];
+    let (owner, client) = match receiver {
+        Party::ModelOwner => (mine, theirs),
+        _ => (theirs, mine),
+    };
+    let (out, [owner_view, client_view]) = run(dealt, owner, client);
+    match receiver {
+        Party::ModelOwner => (out, owner_view),
+        _ => (out, client_view),
+    }
+}
+
 /// The privacy check for `receiver` with the dealer `variant`.
 fn leak_to(receiver: Party, variant: Variant) -> Result<(), Leak> {
-    let [known_x, known_v] = known();
+    let known = known();
     let [a, b] = secrets();
     check_privacy([&a, &b], |x, trial| {
         let seeds = trial_seeds(receiver, trial);
-        let (other_x, other_v) = (subtract(x, &known_x), subtract(x, &known_v));
-        let mine = [known_x.as_slice(), &known_v];
-        let theirs = [other_x.as_slice(), &other_v];
-        let (owner, client) = match receiver {
-            Party::ModelOwner => (mine, theirs),
-            _ => (theirs, mine),
-        };
-        let (_, [owner_view, client_view]) = run(deal(variant, &seeds), owner, client);
-        match receiver {
-            Party::ModelOwner => owner_view,
-            _ => client_view,
-        }
+        view_of(receiver, &known, x, deal(variant, &seeds)).1
     })
 }
 
@@ -193,7 +200,7 @@ fn deal_chunked(fresh: bool, seeds: &[PairwiseSeeds; 3]) -> Dealt {
 /// across chunks show as openings that differ by the secrets' difference.
 fn chunked_leak_to(receiver: Party, fresh: bool) -> Result<(), Leak> {
     let mut prg = Prg::new(Seed::from_u64(41));
-    let (known_x, known_v) = (prg.u64s(CHUNKED), prg.u64s(CHUNKED));
+    let known = [prg.u64s(CHUNKED), prg.u64s(CHUNKED)];
     let zeros = vec![0; CHUNKED];
     // Negative and positive values, different in each chunk.
     let mixed: Vec<u64> = (0..CHUNKED)
@@ -201,19 +208,9 @@ fn chunked_leak_to(receiver: Party, fresh: bool) -> Result<(), Leak> {
         .collect();
     check_privacy([&zeros, &mixed], |x, trial| {
         let seeds = trial_seeds(receiver, trial);
-        let (other_x, other_v) = (subtract(x, &known_x), subtract(x, &known_v));
-        let mine = [known_x.as_slice(), &known_v];
-        let theirs = [other_x.as_slice(), &other_v];
-        let (owner, client) = match receiver {
-            Party::ModelOwner => (mine, theirs),
-            _ => (theirs, mine),
-        };
-        let (out, [owner_view, client_view]) = run(deal_chunked(fresh, &seeds), owner, client);
+        let (out, view) = view_of(receiver, &known, x, deal_chunked(fresh, &seeds));
         assert_eq!(out, ideal_select(x, x), "a consistent dealing");
-        match receiver {
-            Party::ModelOwner => owner_view.sampled(CHUNK),
-            _ => client_view.sampled(CHUNK),
-        }
+        view.sampled(CHUNK)
     })
 }
 
