@@ -306,7 +306,7 @@ fn client_linear(f: &dyn Bilinear, masked_weight: &Tamper, c1: &Tamper, seed: u6
         prg(seed, 1).u64s(f.input_len()),
     );
     let mask = linear::weight_mask(f.weight_len(), &mut prg(seed, 2));
-    let message = masked_weight.apply(linear::masked_weight(&w, &mask).into_words());
+    let message = masked_weight.apply(linear::masked_weight(&w, mask.clone()).into_words());
     let Ok(masked) = linear::receive_masked_weight(message, f.weight_len()) else {
         return;
     };

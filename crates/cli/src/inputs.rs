@@ -2,7 +2,10 @@
 
 use anyhow::{bail, Context, Result};
 use cryptflow_compiler::Compiled;
+use cryptflow_ir::artifact::ModelFile;
+use cryptflow_ir::{Program, WeightSource};
 use cryptflow_ring::Tensor;
+use std::io::Read;
 use std::path::Path;
 
 /// A failure caused by what the user gave us (exit code 2), as opposed to a failure of
@@ -25,35 +28,90 @@ pub fn usage(error: anyhow::Error) -> anyhow::Error {
 
 /// Reads a model file, with a message that says what to check.
 pub fn read_model_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        usage(if e.kind() == std::io::ErrorKind::NotFound {
-            anyhow::anyhow!(
-                "model file `{}` does not exist: check the path (a relative path is resolved from the current directory)",
-                path.display()
-            )
-        } else {
-            anyhow::anyhow!("cannot read model file `{}` ({e}): check that it is a readable file", path.display())
-        })
+    std::fs::read(path).map_err(|e| model_file_error(path, e))
+}
+
+fn model_file_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+    usage(if e.kind() == std::io::ErrorKind::NotFound {
+        anyhow::anyhow!(
+            "model file `{}` does not exist: check the path (a relative path is resolved from the current directory)",
+            path.display()
+        )
+    } else {
+        anyhow::anyhow!(
+            "cannot read model file `{}` ({e}): check that it is a readable file",
+            path.display()
+        )
     })
 }
 
-/// Loads a model: a compiled `.cfp` as it is, or an ONNX file compiled at `scale`.
-pub fn load_model(path: &Path, scale: u32) -> Result<Compiled> {
-    let bytes = read_model_bytes(path)?;
-    if cryptflow_ir::artifact::is_artifact(&bytes) {
-        let (program, weights) = cryptflow_ir::artifact::read(&bytes).map_err(|e| {
+/// The model as the model owner runs it.
+pub enum OwnerModel {
+    /// A compiled `.cfp`, its weights read from the file as they are used.
+    File(ModelFile),
+    /// An ONNX model, compiled in memory.
+    Compiled(Compiled),
+}
+
+impl OwnerModel {
+    pub fn program(&self) -> &Program {
+        match self {
+            OwnerModel::File(file) => file.program(),
+            OwnerModel::Compiled(compiled) => &compiled.program,
+        }
+    }
+
+    pub fn weights(&self) -> &dyn WeightSource {
+        match self {
+            OwnerModel::File(file) => file,
+            OwnerModel::Compiled(compiled) => &compiled.weights,
+        }
+    }
+}
+
+/// Opens a model: a compiled `.cfp` (its header read and every weight checked, the
+/// weights left in the file), or an ONNX file compiled at `scale`.
+pub fn open_model(path: &Path, scale: u32) -> Result<OwnerModel> {
+    if is_compiled(path)? {
+        let file = ModelFile::open(path).map_err(|e| {
             usage(anyhow::Error::new(e).context(format!("cannot load {}", path.display())))
         })?;
-        return Ok(Compiled {
-            program,
-            weights,
-            real_weights: Vec::new(),
-        });
+        return Ok(OwnerModel::File(file));
     }
+    let bytes = read_model_bytes(path)?;
     let graph = import(path, &bytes)?;
-    cryptflow_compiler::compile(graph, scale).map_err(|e| {
+    drop(bytes);
+    let compiled = cryptflow_compiler::compile(graph, scale).map_err(|e| {
         usage(anyhow::Error::new(e).context(format!("cannot compile {}", path.display())))
-    })
+    })?;
+    Ok(OwnerModel::Compiled(compiled))
+}
+
+/// Loads a model with all its weights in memory: a compiled `.cfp` as it is, or an
+/// ONNX file compiled at `scale`.
+pub fn load_model(path: &Path, scale: u32) -> Result<Compiled> {
+    match open_model(path, scale)? {
+        OwnerModel::Compiled(compiled) => Ok(compiled),
+        OwnerModel::File(file) => Ok(Compiled {
+            weights: file.load_all().map_err(|e| {
+                usage(anyhow::Error::new(e).context(format!("cannot load {}", path.display())))
+            })?,
+            program: file.program().clone(),
+            real_weights: Vec::new(),
+        }),
+    }
+}
+
+/// Whether the file at `path` starts like a compiled model.
+pub fn is_compiled(path: &Path) -> Result<bool> {
+    let mut start = Vec::with_capacity(cryptflow_ir::artifact::MAGIC.len());
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take(cryptflow_ir::artifact::MAGIC.len() as u64)
+                .read_to_end(&mut start)
+        })
+        .map_err(|e| model_file_error(path, e))?;
+    Ok(cryptflow_ir::artifact::is_artifact(&start))
 }
 
 /// Imports an ONNX model's bytes.

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 /// What to run.
 #[derive(Debug)]
 pub struct LocalRun<'a> {
+    /// The model owner's model: a `.cfp` (see [`CompiledModel`]) or an ONNX file.
     pub model: &'a Path,
     pub input: &'a Path,
     pub preprocess: &'a crate::image_input::Preprocess,
@@ -62,12 +63,6 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
         .attest_root
         .clone()
         .or_else(|| made_root.as_ref().map(|d| d.path().to_path_buf()));
-    // Under a budget the model owner runs a compiled model: compiling here (this
-    // process is no party) keeps the import's memory out of the model owner's peak.
-    let compiled = run.memory_budget.map(|_| compile_ahead(run)).transpose()?;
-    let model = compiled
-        .as_ref()
-        .map_or(run.model.to_path_buf(), |(_, path)| path.clone());
     let mut running = Vec::with_capacity(3);
     for (party, name) in
         Party::ALL
@@ -114,7 +109,7 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
             None => command.arg("--plaintext"),
         };
         match party {
-            Party::ModelOwner => command.arg("--model").arg(&model),
+            Party::ModelOwner => command.arg("--model").arg(run.model),
             Party::Client => command
                 .arg("--input")
                 .arg(run.input)
@@ -139,27 +134,60 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
     wait_all(running, Duration::from_secs(run.timeout_s * 10 + 60), grace)
 }
 
-/// The model compiled to a `.cfp` in a temporary directory (the model itself if it is
-/// one already).
-fn compile_ahead(run: &LocalRun) -> Result<(Option<tempfile::TempDir>, std::path::PathBuf)> {
-    let bytes =
-        std::fs::read(run.model).with_context(|| format!("cannot read {}", run.model.display()))?;
-    if cryptflow_ir::artifact::is_artifact(&bytes) {
-        return Ok((None, run.model.to_path_buf()));
+/// A model ready for the model owner: compiled, in a `.cfp` file.
+pub struct CompiledModel {
+    pub program: cryptflow_ir::Program,
+    path: std::path::PathBuf,
+    /// Where an ONNX model was compiled to; removed on drop.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl CompiledModel {
+    /// Compiles `model` (an ONNX file, at `scale`) to a `.cfp` in a temporary
+    /// directory, or opens it if it is a `.cfp` already. Compiling here, in a process
+    /// that is no party, keeps the import out of the model owner's time and memory;
+    /// the model owner then reads each weight from the file as the program uses it.
+    pub fn prepare(model: &Path, scale: u32) -> Result<Self> {
+        let compiled = match crate::inputs::open_model(model, scale)? {
+            crate::inputs::OwnerModel::File(file) => {
+                return Ok(Self {
+                    program: file.program().clone(),
+                    path: model.to_path_buf(),
+                    _dir: None,
+                })
+            }
+            crate::inputs::OwnerModel::Compiled(compiled) => compiled,
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("cryptflow-model-")
+            .tempdir()
+            .context("cannot make a temporary directory for the compiled model")?;
+        let path = dir.path().join("model.cfp");
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(&path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        );
+        cryptflow_ir::artifact::write(&mut out, &compiled.program, &compiled.weights)?;
+        std::io::Write::flush(&mut out).context("cannot write the compiled model")?;
+        Ok(Self {
+            program: compiled.program,
+            path,
+            _dir: Some(dir),
+        })
     }
-    drop(bytes);
-    let compiled = crate::inputs::load_model(run.model, run.scale)?;
-    let dir = tempfile::Builder::new()
-        .prefix("cryptflow-model-")
-        .tempdir()
-        .context("cannot make a temporary directory for the compiled model")?;
-    let path = dir.path().join("model.cfp");
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
-    );
-    cryptflow_ir::artifact::write(&mut out, &compiled.program, &compiled.weights)?;
-    std::io::Write::flush(&mut out).context("cannot write the compiled model")?;
-    Ok((Some(dir), path))
+
+    /// The `.cfp` file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Refuses a budget no plan meets before any party starts (each party would
+    /// refuse it too, at setup), naming the smallest budget that works.
+    pub fn check_budget(&self, budget_mib: Option<u64>) -> Result<()> {
+        cryptflow_compiler::passes::memory::plan(&self.program, budget_mib)
+            .map(drop)
+            .map_err(|e| crate::inputs::usage(e.into()))
+    }
 }
 
 /// A temporary software attestation root for one run.

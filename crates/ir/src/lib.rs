@@ -12,9 +12,11 @@ pub mod artifact;
 mod graph;
 mod op;
 mod program;
+mod source;
 mod validate;
 
 pub use graph::{Graph, GraphError, Node, Value, ValueId};
 pub use op::{ConvAttrs, GemmAttrs, Op, PoolAttrs};
 pub use program::{Instruction, Kernel, Program, SlotId, WeightId, Weights};
+pub use source::WeightSource;
 pub use validate::InvalidProgram;

@@ -1,3 +1,4 @@
+use crate::WeightSource;
 use cryptflow_ring::conv::ConvGeometry;
 use cryptflow_ring::pool::PoolGeometry;
 use cryptflow_ring::{Scale, Tensor};
@@ -102,6 +103,18 @@ impl Kernel {
             Kernel::Reshape => "Reshape",
         }
     }
+
+    /// The weight of a linear layer (the one a share-holder multiplies by, which P0
+    /// masks for P1 at its first use); `None` for every other kernel. A bias added by
+    /// `AddConstant` is not one: it is added in the clear by P0.
+    pub fn linear_weight(&self) -> Option<WeightId> {
+        match self {
+            Kernel::Conv { weight, .. }
+            | Kernel::MatMul { weight, .. }
+            | Kernel::Scale { weight } => Some(*weight),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -144,13 +157,13 @@ impl Program {
     }
 
     /// Checks that `weights` has exactly the tensors this program expects.
-    pub fn matches(&self, weights: &Weights) -> bool {
-        weights.tensors.len() == self.weight_shapes.len()
-            && weights
-                .tensors
+    pub fn matches(&self, weights: &(impl WeightSource + ?Sized)) -> bool {
+        weights.count() == self.weight_shapes.len()
+            && self
+                .weight_shapes
                 .iter()
-                .zip(&self.weight_shapes)
-                .all(|(t, s)| t.shape() == s.as_slice())
+                .enumerate()
+                .all(|(id, s)| weights.shape(id) == Some(s.as_slice()))
     }
 }
 

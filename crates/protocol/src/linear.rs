@@ -80,15 +80,13 @@ pub fn weight_mask(len: usize, owner_helper_prg: &mut Prg) -> Vec<u64> {
     owner_helper_prg.u64s(len)
 }
 
-/// P0's message for one weight, once per session: `F = W − B`.
-pub fn masked_weight(weights: &[u64], mask: &[u64]) -> MaskedWeight {
-    MaskedWeight::new(
-        weights
-            .iter()
-            .zip(mask)
-            .map(|(w, b)| w.wrapping_sub(*b))
-            .collect(),
-    )
+/// P0's message for one weight, once per session: `F = W − B`, written over the mask
+/// (so masking a large weight holds two copies of it, not three).
+pub fn masked_weight(weights: &[u64], mut mask: Vec<u64>) -> MaskedWeight {
+    mask.iter_mut()
+        .zip(weights)
+        .for_each(|(b, w)| *b = w.wrapping_sub(*b));
+    MaskedWeight::new(mask)
 }
 
 /// P1's check of the setup message for a weight of `len` elements.

@@ -23,7 +23,7 @@ use crate::{PartyReport, RuntimeError};
 use cryptflow_attest::{
     run_prelude, AttestedSession, CodeIdentity, Digest, Enclave, PreludeConfig, SoftwareRoot,
 };
-use cryptflow_ir::{Program, Weights};
+use cryptflow_ir::{Program, WeightSource};
 use cryptflow_net::Transport;
 use cryptflow_ring::{Party, Tensor};
 
@@ -110,7 +110,7 @@ fn patient_program(host: &mut dyn Transport) -> Result<(Vec<u8>, ProgramHash), R
 pub fn run_model_owner_attested(
     host: &mut dyn Transport,
     program: &Program,
-    weights: &Weights,
+    weights: &dyn WeightSource,
     attestation: &Attestation<'_>,
 ) -> Result<PartyReport, RuntimeError> {
     check(program, weights)?;

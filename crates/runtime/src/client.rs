@@ -58,7 +58,14 @@ impl Role for Client {
         Ok(z)
     }
 
-    fn add_constant(&self, _: &mut [u64], _: WeightId, _: fn(&mut [u64], &[u64])) {}
+    fn add_constant(
+        &self,
+        _: &mut [u64],
+        _: WeightId,
+        _: fn(&mut [u64], &[u64]),
+    ) -> Result<(), RuntimeError> {
+        Ok(())
+    }
 
     fn public_share(&self, _: u64) -> u64 {
         0

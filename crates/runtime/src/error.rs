@@ -23,6 +23,8 @@ pub enum RuntimeError {
     InvalidProgram(#[from] cryptflow_ir::InvalidProgram),
     #[error("the weights do not match the program (a compiler bug or a corrupted model file)")]
     WeightsMismatch,
+    #[error("cannot load the model's weights: {0}")]
+    Weights(#[from] cryptflow_ir::artifact::ArtifactError),
     #[error("{from} sent a malformed {what}")]
     MalformedMessage { from: Party, what: &'static str },
     #[error(transparent)]

@@ -4,41 +4,54 @@ use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
 use crate::shareholder::{self, Role, LINEAR};
 use crate::{session, RuntimeError};
-use cryptflow_ir::{Program, WeightId, Weights};
+use cryptflow_ir::{Program, WeightId, WeightSource};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::msgs::{MaskedWeight, MessageKind, OutputShare};
 use cryptflow_protocol::relu::ReluCorrelation;
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Prg};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 struct ModelOwner<'w> {
-    weights: &'w Weights,
+    weights: &'w dyn WeightSource,
     /// The weights already masked and sent to P1 (each once per session).
     masked_sent: HashSet<WeightId>,
-    /// `F = W − B` of each weight in the order of first use, from the masking thread.
-    masked: Receiver<(WeightId, MaskedWeight)>,
+    /// Each weight in the order of first use with its `F = W − B`, from the masking
+    /// thread.
+    masked: Receiver<Result<Masked<'w>, RuntimeError>>,
 }
 
-/// How many masked weights the masking thread keeps ready ahead of their use.
-const MASKED_AHEAD: usize = 1;
+/// A weight at its first use: loaded by the masking thread, with its masked form.
+struct Masked<'w> {
+    id: WeightId,
+    weight: Cow<'w, [u64]>,
+    masked: MaskedWeight,
+}
 
-/// Masks the weights in `order` on a thread of its own, at most [`MASKED_AHEAD`]
-/// ahead of their use: P0 sends each F at the weight's first use (so P1 holds only
-/// the masked weights in use, never a whole model's), but masking a large weight
-/// there would stall both share-holders; the thread does it while the protocol
-/// waits on the network. Ends early when the receiver is dropped.
-fn mask_ahead(
-    weights: &Weights,
+/// Loads and masks the weights of `streams`, in order, on a thread of its own, one weight ahead of
+/// its use (the channel is a rendezvous, so the thread holds at most one finished
+/// weight and its masked form, which the memory plan counts): P0 sends each F at the weight's first use (so
+/// P1 holds only the masked weights in use, never a whole model's), but loading and
+/// masking a large weight there would stall both share-holders; the thread does it
+/// while the protocol waits on the network. The loaded weight goes along, so a weight
+/// read from the model file is read once for its first use. Ends at the first error
+/// or early when the receiver is dropped.
+fn mask_ahead<'w>(
+    weights: &'w dyn WeightSource,
     streams: Vec<(WeightId, Prg)>,
-    ready: SyncSender<(WeightId, MaskedWeight)>,
+    ready: SyncSender<Result<Masked<'w>, RuntimeError>>,
 ) {
     for (id, mut prg) in streams {
-        let w = weights.tensors[id].data();
-        let mask = linear::weight_mask(w.len(), &mut prg);
-        if ready.send((id, linear::masked_weight(w, &mask))).is_err() {
+        let next = weights.load(id).map_err(RuntimeError::from).map(|weight| {
+            let mask = linear::weight_mask(weight.len(), &mut prg);
+            let masked = linear::masked_weight(&weight, mask);
+            Masked { id, weight, masked }
+        });
+        let failed = next.is_err();
+        if ready.send(next).is_err() || failed {
             return;
         }
     }
@@ -57,27 +70,33 @@ impl Role for ModelOwner<'_> {
         weight: WeightId,
         x: &[u64],
     ) -> Result<Vec<u64>, RuntimeError> {
-        if self.masked_sent.insert(weight) {
+        let w = if self.masked_sent.insert(weight) {
             // Weights come in the order of first use (see `mask_ahead`).
             match self.masked.recv() {
-                Ok((id, masked)) if id == weight => link.send(Party::Client, weight, &masked)?,
+                Ok(Ok(first)) if first.id == weight => {
+                    link.send(Party::Client, weight, &first.masked)?;
+                    first.weight
+                }
+                Ok(Err(error)) => return Err(error),
                 _ => return Err(RuntimeError::Internal("masked weights out of order")),
             }
-        }
+        } else {
+            self.weights.load(weight)?
+        };
         let e = link.recv(Party::Client, MessageKind::MaskedInput, step)?;
         link.rounds += 1;
         let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
-        Ok(linear::owner_finish(
-            f,
-            self.weights.tensors[weight].data(),
-            x,
-            e,
-            &mut prg,
-        )?)
+        Ok(linear::owner_finish(f, &w, x, e, &mut prg)?)
     }
 
-    fn add_constant(&self, values: &mut [u64], weight: WeightId, add: fn(&mut [u64], &[u64])) {
-        add(values, self.weights.tensors[weight].data());
+    fn add_constant(
+        &self,
+        values: &mut [u64],
+        weight: WeightId,
+        add: fn(&mut [u64], &[u64]),
+    ) -> Result<(), RuntimeError> {
+        add(values, &self.weights.load(weight)?);
+        Ok(())
     }
 
     fn public_share(&self, value: u64) -> u64 {
@@ -100,7 +119,7 @@ impl Role for ModelOwner<'_> {
 pub fn run_model_owner(
     transport: &mut dyn Transport,
     program: &Program,
-    weights: &Weights,
+    weights: &dyn WeightSource,
 ) -> Result<PartyReport, RuntimeError> {
     run_model_owner_within(transport, program, weights, None)
 }
@@ -110,7 +129,7 @@ pub fn run_model_owner(
 pub fn run_model_owner_within(
     transport: &mut dyn Transport,
     program: &Program,
-    weights: &Weights,
+    weights: &dyn WeightSource,
     budget_mib: Option<u64>,
 ) -> Result<PartyReport, RuntimeError> {
     check(program, weights)?;
@@ -120,7 +139,7 @@ pub fn run_model_owner_within(
     owner_session(transport, program, weights, seeds, budget_mib, recorder)
 }
 
-pub(crate) fn check(program: &Program, weights: &Weights) -> Result<(), RuntimeError> {
+pub(crate) fn check(program: &Program, weights: &dyn WeightSource) -> Result<(), RuntimeError> {
     if !program.matches(weights) {
         return Err(RuntimeError::WeightsMismatch);
     }
@@ -132,7 +151,7 @@ pub(crate) fn check(program: &Program, weights: &Weights) -> Result<(), RuntimeE
 pub(crate) fn owner_session(
     transport: &mut dyn Transport,
     program: &Program,
-    weights: &Weights,
+    weights: &dyn WeightSource,
     seeds: PairwiseSeeds,
     budget_mib: Option<u64>,
     mut recorder: Recorder,
@@ -147,7 +166,7 @@ pub(crate) fn owner_session(
         .map(|id| (id, link.stream(Party::Helper, StreamId::for_weight(id))))
         .collect();
     let z0 = std::thread::scope(|scope| {
-        let (ready, masked) = std::sync::mpsc::sync_channel(MASKED_AHEAD);
+        let (ready, masked) = std::sync::mpsc::sync_channel(0);
         scope.spawn(move || mask_ahead(weights, streams, ready));
         let mut owner = ModelOwner {
             weights,

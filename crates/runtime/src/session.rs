@@ -8,7 +8,7 @@
 
 use crate::RuntimeError;
 use cryptflow_compiler::passes::memory::{self, MemoryPlan};
-use cryptflow_ir::{Kernel, Program, WeightId};
+use cryptflow_ir::{Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::PairwiseSeeds;
 use cryptflow_ring::{Party, Seed};
@@ -140,10 +140,8 @@ pub(crate) fn first_use_order(program: &Program) -> Vec<WeightId> {
 
 /// The weight of every linear instruction, in program order (repeats included).
 fn linear_weights(program: &Program) -> impl Iterator<Item = WeightId> + '_ {
-    program.instructions.iter().filter_map(|i| match &i.kernel {
-        Kernel::Conv { weight, .. } | Kernel::MatMul { weight, .. } | Kernel::Scale { weight } => {
-            Some(*weight)
-        }
-        _ => None,
-    })
+    program
+        .instructions
+        .iter()
+        .filter_map(|i| i.kernel.linear_weight())
 }

@@ -32,7 +32,12 @@ pub(crate) trait Role {
     ) -> Result<Vec<u64>, RuntimeError>;
 
     /// Adds a model-owner constant (bias) laid out by `add`; a no-op for the client.
-    fn add_constant(&self, values: &mut [u64], weight: WeightId, add: fn(&mut [u64], &[u64]));
+    fn add_constant(
+        &self,
+        values: &mut [u64],
+        weight: WeightId,
+        add: fn(&mut [u64], &[u64]),
+    ) -> Result<(), RuntimeError>;
 
     /// This party's share of a public constant: the model owner holds it, the client 0.
     fn public_share(&self, value: u64) -> u64;
@@ -97,7 +102,7 @@ fn execute(
         } => {
             let mut z = role.linear(link, step, geometry, *weight, x)?;
             if let Some(b) = bias {
-                role.add_constant(&mut z, *b, local::add_channel_bias);
+                role.add_constant(&mut z, *b, local::add_channel_bias)?;
             }
             z
         }
@@ -115,7 +120,7 @@ fn execute(
             };
             let mut z = role.linear(link, step, &shape, *weight, x)?;
             if let Some(b) = bias {
-                role.add_constant(&mut z, *b, local::add_row_bias);
+                role.add_constant(&mut z, *b, local::add_row_bias)?;
             }
             z
         }
@@ -181,7 +186,7 @@ fn execute(
                 v.iter_mut()
                     .zip(c)
                     .for_each(|(v, c)| *v = v.wrapping_add(*c))
-            });
+            })?;
             z
         }
         Kernel::Concat { axis } => local::concat(operands, *axis),

@@ -1,7 +1,7 @@
 //! `cryptflow demo`: the bundled LeNet, trained on real MNIST digits, reads a bundled
 //! real digit under secure inference.
 
-use crate::orchestrate::{run_local, LocalRun};
+use crate::orchestrate::{run_local, CompiledModel, LocalRun};
 use crate::report::{argmax, mib};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -47,8 +47,9 @@ pub fn run(args: DemoArgs) -> Result<()> {
         args.digit
     );
     println!("P2 (helper) holds nothing. Running the three parties over TCP on 127.0.0.1 ...");
+    let compiled = CompiledModel::prepare(&model, cryptflow_compiler::DEFAULT_SCALE.into())?;
     let lines = run_local(&LocalRun {
-        model: &model,
+        model: compiled.path(),
         input: &input,
         preprocess: &Default::default(),
         scale: cryptflow_compiler::DEFAULT_SCALE.into(),

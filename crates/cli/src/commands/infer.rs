@@ -2,7 +2,7 @@
 
 use crate::image_input::Preprocess;
 use crate::inputs;
-use crate::orchestrate::{run_local, LocalRun};
+use crate::orchestrate::{run_local, CompiledModel, LocalRun};
 use crate::report::{argmax, mib, InferenceJson, PartyLine};
 use anyhow::Result;
 use clap::Args;
@@ -47,12 +47,13 @@ pub struct InferArgs {
 pub fn run(args: InferArgs) -> Result<()> {
     // Check the model and the input here first: a bad file is the user's to fix, and
     // should not surface as three parties timing out.
-    let compiled = inputs::load_model(&args.model, args.scale)?;
+    let compiled = CompiledModel::prepare(&args.model, args.scale)?;
+    compiled.check_budget(args.memory_budget)?;
     let input = inputs::load_any(&args.input, &args.preprocess)?;
     cryptflow_runtime::encode_input(&compiled.program, &input)
         .map_err(|e| inputs::usage(e.into()))?;
     let lines = run_local(&LocalRun {
-        model: &args.model,
+        model: compiled.path(),
         input: &args.input,
         preprocess: &args.preprocess,
         scale: args.scale,

@@ -23,7 +23,8 @@ pub struct PartyArgs {
     /// The three parties' addresses, in order: HOST:PORT,HOST:PORT,HOST:PORT.
     #[arg(long, value_delimiter = ',', required = true)]
     pub peers: Vec<String>,
-    /// The ONNX model (model owner only).
+    /// The model (model owner only): a compiled `.cfp`, whose weights are read as
+    /// they are used, or an ONNX model, compiled in memory.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// The input: a .npy tensor or a .jpg/.png photo (client only).
@@ -63,8 +64,7 @@ pub struct PartyArgs {
     /// Keep this party's peak memory under this many MiB: the three parties plan for
     /// the smallest of their budgets (ReLU and MaxPool run in pieces, at 8 more rounds
     /// a piece), or all refuse at the start, naming the smallest budget that works.
-    /// The model owner should be given a compiled `.cfp` (compiling an ONNX model
-    /// takes more memory than running it).
+    /// The model owner must be given a compiled `.cfp` (`cryptflow compile`).
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
     pub memory_budget: Option<u64>,
     /// Print one JSON line with the party's measurements (used by `infer`).
@@ -88,7 +88,19 @@ pub fn run(args: PartyArgs) -> Result<()> {
     let tls = load_identity(me, &args)?;
     // Load what this party brings before connecting, so that bad files fail fast.
     let model = match (me, &args.model) {
-        (Party::ModelOwner, Some(path)) => Some(inputs::load_model(path, args.scale)?),
+        (Party::ModelOwner, Some(path)) => {
+            if args.memory_budget.is_some() && !inputs::is_compiled(path)? {
+                // The plan counts the weight in use and the next, read from a compiled
+                // file; an ONNX model compiled here would hold all of them at once.
+                return Err(inputs::usage(anyhow::anyhow!(
+                    "under --memory-budget the model owner reads weights from a compiled \
+                     model as it uses them: run `cryptflow compile {} -o MODEL.cfp` and \
+                     pass --model MODEL.cfp",
+                    path.display()
+                )));
+            }
+            Some(inputs::open_model(path, args.scale)?)
+        }
         (Party::ModelOwner, None) => {
             return Err(inputs::usage(anyhow::anyhow!(
                 "party 0 (model owner) needs --model MODEL.onnx"
@@ -129,12 +141,12 @@ pub fn run(args: PartyArgs) -> Result<()> {
         None => error.into(),
     };
     let (report, output) = match (model, input, &attestation) {
-        (Some(compiled), _, None) => (
-            run_model_owner_within(&mut host, &compiled.program, &compiled.weights, budget)?,
+        (Some(model), _, None) => (
+            run_model_owner_within(&mut host, model.program(), model.weights(), budget)?,
             None,
         ),
-        (Some(compiled), _, Some(a)) => (
-            run_model_owner_attested(&mut host, &compiled.program, &compiled.weights, a)
+        (Some(model), _, Some(a)) => (
+            run_model_owner_attested(&mut host, model.program(), model.weights(), a)
                 .map_err(blame)?,
             None,
         ),

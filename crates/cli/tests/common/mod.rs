@@ -291,22 +291,46 @@ fn node(op: &str, name: &str, inputs: &[&str], output: &str) -> NodeProto {
     }
 }
 
-/// x [1, 1, 4, 4] -> Conv(1 filter, 3x3) -> HardSigmoid -> y [1, 1, 2, 2], opset 13.
-pub fn conv_hard_sigmoid() -> ModelProto {
-    let mut conv = node("Conv", "conv1", &["x", "w"], "c");
-    conv.attribute.push(AttributeProto {
-        name: Some("kernel_shape".into()),
+fn ints(name: &str, values: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
         r#type: Some(AttributeType::Ints as i32),
-        ints: vec![3, 3],
+        ints: values.to_vec(),
         ..Default::default()
-    });
+    }
+}
+
+/// x [1, 1, side, side] -> Conv(`channels` filters, 3x3, pad 1) -> Relu -> MaxPool 2x2
+/// -> y [1, channels, side/2, side/2], opset 13: one weight, one large select batch.
+pub fn conv_relu_pool(channels: usize, side: usize) -> ModelProto {
+    let mut conv = node("Conv", "conv", &["x", "w"], "c");
+    conv.attribute
+        .extend([ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])]);
+    let mut pool = node("MaxPool", "pool", &["r"], "y");
+    pool.attribute
+        .extend([ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])]);
     let weight = TensorProto {
         name: Some("w".into()),
-        dims: vec![1, 1, 3, 3],
+        dims: vec![channels as i64, 1, 3, 3],
         data_type: Some(DataType::Float as i32),
-        float_data: vec![0.1; 9],
+        float_data: (0..channels * 9)
+            .map(|i| ((i * 7919) % 17) as f32 / 8.0 - 1.0)
+            .collect(),
         ..Default::default()
     };
+    let (c, s, h) = (channels as i64, side as i64, side as i64 / 2);
+    opset13_model(GraphProto {
+        name: Some("conv_relu_pool".into()),
+        node: vec![conv, node("Relu", "relu", &["c"], "r"), pool],
+        initializer: vec![weight],
+        input: vec![float_value("x", &[1, 1, s, s])],
+        output: vec![float_value("y", &[1, c, h, h])],
+        ..Default::default()
+    })
+}
+
+/// A model of one graph, opset 13, as the tests' models are written.
+fn opset13_model(graph: GraphProto) -> ModelProto {
     ModelProto {
         ir_version: Some(8),
         producer_name: Some("cryptflow cli tests".into()),
@@ -314,14 +338,28 @@ pub fn conv_hard_sigmoid() -> ModelProto {
             domain: Some(String::new()),
             version: Some(13),
         }],
-        graph: Some(GraphProto {
-            name: Some("unsupported".into()),
-            node: vec![conv, node("HardSigmoid", "gate7", &["c"], "y")],
-            initializer: vec![weight],
-            input: vec![float_value("x", &[1, 1, 4, 4])],
-            output: vec![float_value("y", &[1, 1, 2, 2])],
-            ..Default::default()
-        }),
+        graph: Some(graph),
         ..Default::default()
     }
+}
+
+/// x [1, 1, 4, 4] -> Conv(1 filter, 3x3) -> HardSigmoid -> y [1, 1, 2, 2], opset 13.
+pub fn conv_hard_sigmoid() -> ModelProto {
+    let mut conv = node("Conv", "conv1", &["x", "w"], "c");
+    conv.attribute.push(ints("kernel_shape", &[3, 3]));
+    let weight = TensorProto {
+        name: Some("w".into()),
+        dims: vec![1, 1, 3, 3],
+        data_type: Some(DataType::Float as i32),
+        float_data: vec![0.1; 9],
+        ..Default::default()
+    };
+    opset13_model(GraphProto {
+        name: Some("unsupported".into()),
+        node: vec![conv, node("HardSigmoid", "gate7", &["c"], "y")],
+        initializer: vec![weight],
+        input: vec![float_value("x", &[1, 1, 4, 4])],
+        output: vec![float_value("y", &[1, 1, 2, 2])],
+        ..Default::default()
+    })
 }

@@ -9,8 +9,8 @@
 //! [`ROUNDS_PER_PIECE`] rounds, so the plan keeps pieces as large as the budget allows
 //! and splits only the steps that do not fit.
 //!
-//! The estimate of a party's peak at a step is its resident memory (the process, the
-//! model owner's weights), the activations live at that step (from liveness), and the
+//! The estimate of a party's peak at a step is its resident memory (the process; the
+//! model owner's weight in use and the next, read from the compiled file), the activations live at that step (from liveness), and the
 //! step's working set: per select element a measured number of bytes, per linear
 //! layer its weight, masks and im2col matrix. The constants were measured on ResNet50
 //! (peak RSS from `VmHWM` against the sizes here, 2026-12-02): an estimate, so a
@@ -181,28 +181,51 @@ impl StepCost {
 fn step_costs(program: &Program) -> Vec<StepCost> {
     let bytes = |slot: usize| program.slot_len(slot) as u64 * 8;
     let weight_bytes = |w: usize| program.weight_shapes[w].iter().product::<usize>() as u64 * 8;
-    let all_weights: u64 = (0..program.weight_shapes.len()).map(weight_bytes).sum();
+    let ahead = masked_ahead(program, weight_bytes);
     let mut live = bytes(program.input);
     let mut costs = Vec::with_capacity(program.instructions.len());
-    for instruction in &program.instructions {
+    for (step, instruction) in program.instructions.iter().enumerate() {
         live += bytes(instruction.output);
         let n = program.slot_len(instruction.inputs[0]);
         let batches = select_batches(&instruction.kernel, n);
-        let (linear, weight) = linear_working_set(&instruction.kernel, n);
-        // The model owner holds every weight, and its high-water mark includes the
-        // load: the compiled file's bytes and the decoded weights at once (measured:
-        // ResNet50's 195 MiB of weights, P0 at 394 MiB); the client holds the masked
-        // weight in use, the helper its mask.
-        let weight = weight.map_or(0, weight_bytes);
+        let linear = linear_working_set(&instruction.kernel, n);
+        // P0 reads each weight from the compiled file when it is used
+        // (runtime/src/owner.rs): at its step it holds the weight, the masked weight
+        // and the bytes going out; its masking thread holds the next weight and its
+        // mask in any step. The client holds the masked weight in use, the helper its
+        // mask.
+        let weight = instruction.kernel.linear_weight().map_or(0, weight_bytes);
         let common = BASE_BYTES + live + linear * 8 * LINEAR_WORDS;
         costs.push(StepCost {
-            fixed: [common + 2 * all_weights, common + weight, common + weight],
+            fixed: [
+                common + 3 * weight + ahead[step],
+                common + weight,
+                common + weight,
+            ],
             batch: batches.iter().copied().max().unwrap_or(0),
             batches,
         });
         live -= instruction.free.iter().map(|&s| bytes(s)).sum::<u64>();
     }
     costs
+}
+
+/// Per step, what P0's masking thread holds (twice the bytes of the first weight whose
+/// first use comes after the step: the weight and its masked form, one ahead).
+fn masked_ahead(program: &Program, weight_bytes: impl Fn(usize) -> u64) -> Vec<u64> {
+    let mut seen = std::collections::HashSet::new();
+    let first_uses: Vec<(usize, u64)> = (program.instructions.iter().enumerate())
+        .filter_map(|(step, i)| Some((step, i.kernel.linear_weight()?)))
+        .filter(|&(_, w)| seen.insert(w))
+        .map(|(step, w)| (step, 2 * weight_bytes(w)))
+        .collect();
+    let mut next = first_uses.iter().peekable();
+    (0..program.instructions.len())
+        .map(|step| {
+            while next.next_if(|&&(first, _)| first <= step).is_some() {}
+            next.peek().map_or(0, |&&(_, held)| held)
+        })
+        .collect()
 }
 
 /// The batch sizes of the selections a kernel on `n` elements evaluates, in order.
@@ -217,29 +240,19 @@ pub fn select_batches(kernel: &Kernel, n: usize) -> Vec<usize> {
     }
 }
 
-/// The words of a linear layer's weight, im2col matrix and output, and its weight.
-fn linear_working_set(kernel: &Kernel, n: usize) -> (u64, Option<usize>) {
+/// The words of a linear layer's weight, im2col matrix and output.
+fn linear_working_set(kernel: &Kernel, n: usize) -> u64 {
     match kernel {
-        Kernel::Conv {
-            geometry, weight, ..
-        } => {
+        Kernel::Conv { geometry, .. } => {
             let positions = geometry.out_height() * geometry.out_width();
-            let words =
-                geometry.weight_len() + positions * geometry.patch_len() + geometry.output_len();
-            (words as u64, Some(*weight))
+            (geometry.weight_len() + positions * geometry.patch_len() + geometry.output_len())
+                as u64
         }
         Kernel::MatMul {
-            rows,
-            inner,
-            out,
-            weight,
-            ..
-        } => (
-            (inner * out + rows * inner + rows * out) as u64,
-            Some(*weight),
-        ),
-        Kernel::Scale { weight } => (3 * n as u64, Some(*weight)),
-        _ => (0, None),
+            rows, inner, out, ..
+        } => (inner * out + rows * inner + rows * out) as u64,
+        Kernel::Scale { .. } => 3 * n as u64,
+        _ => 0,
     }
 }
 

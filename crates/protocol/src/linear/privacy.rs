@@ -92,7 +92,10 @@ fn run(variant: Variant, seeds: &dyn Fn() -> [PairwiseSeeds; 3], layers: &Layers
                 b
             }
         };
-        let f = receive_masked_weight(masked_weight(layers.w[k], &b).into_words(), F.weight_len());
+        let f = receive_masked_weight(
+            masked_weight(layers.w[k], b.clone()).into_words(),
+            F.weight_len(),
+        );
         client.receive(
             Party::ModelOwner,
             "masked weight F",

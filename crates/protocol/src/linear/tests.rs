@@ -11,7 +11,7 @@ fn run<F: Bilinear>(f: &F, w: &[u64], x: &[u64], master: u64) -> (Vec<u64>, Vec<
     // Setup: P0 and the helper draw B; P0 sends F.
     let b_owner = weight_mask(f.weight_len(), &mut { setup.owner_helper });
     let b_helper = weight_mask(f.weight_len(), &mut { setup.helper_owner });
-    let masked = receive_masked_weight(masked_weight(w, &b_owner).into_words(), f.weight_len())
+    let masked = receive_masked_weight(masked_weight(w, b_owner).into_words(), f.weight_len())
         .expect("setup");
     // One use.
     let c1 = deal(f, &b_helper, &mut s.helper_owner, &mut s.helper_client);

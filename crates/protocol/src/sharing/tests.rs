@@ -154,7 +154,7 @@ fn client_view_of_layer_and_reveal(
         Pipeline::ZeroWeightMask => vec![0; f.weight_len()],
         _ => linear::weight_mask(f.weight_len(), &mut setup.owner_helper),
     };
-    let masked = linear::masked_weight(w, &b).into_words();
+    let masked = linear::masked_weight(w, b.clone()).into_words();
     let mut s = Streams::of(seeds, StreamId::for_step(0, 0));
     let (state, e) = linear::client_start(f, &x1, &mut s.client_helper);
     let e = e.into_words();

@@ -137,3 +137,58 @@ fn max_pool_levels_are_batches_of_their_own() {
     assert_eq!(select_batches(&clip, 5), [10]);
     assert!(select_batches(&Kernel::Add, 5).is_empty());
 }
+
+/// x[1, 1000] · W0[1000, 2000] → y[1, 2000] · W1[2000, 500] → z[1, 500].
+fn two_products() -> Program {
+    let matmul = |inner, out, weight| Kernel::MatMul {
+        rows: 1,
+        inner,
+        out,
+        weight,
+        bias: None,
+    };
+    let mut p = Program {
+        scale: Scale::new(12).expect("valid"),
+        softmax: None,
+        slot_shapes: vec![vec![1, 1000], vec![1, 2000], vec![1, 500]],
+        input: 0,
+        output: 2,
+        weight_shapes: vec![vec![1000, 2000], vec![2000, 500]],
+        instructions: vec![
+            Instruction {
+                kernel: matmul(1000, 2000, 0),
+                inputs: vec![0],
+                output: 1,
+                free: vec![],
+                source: "fc1".into(),
+            },
+            Instruction {
+                kernel: matmul(2000, 500, 1),
+                inputs: vec![1],
+                output: 2,
+                free: vec![],
+                source: "fc2".into(),
+            },
+        ],
+    };
+    plan_frees(&mut p);
+    p
+}
+
+#[test]
+fn the_model_owner_holds_the_weight_in_use_and_the_next_not_the_whole_model() {
+    let plan = plan(&two_products(), None).expect("plans");
+    let (w0, w1) = (1000 * 2000 * 8, 2000 * 500 * 8);
+    // By hand, step 0: 12 MiB, x and y live (24 kB), 3 × (W0 + x + y) words of working
+    // set; P0 holds W0 three times (weight, masked, bytes out) and the masking thread
+    // W1 twice (weight and mask); P1 and P2 hold W0's masked form or mask once.
+    let common0 = 12 * MIB + 24_000 + 3 * 8 * (2_000_000 + 1000 + 2000);
+    // Step 1: x freed; y and z live (20 kB); nothing is left to mask ahead.
+    let common1 = 12 * MIB + 20_000 + 3 * 8 * (1_000_000 + 2000 + 500);
+    let owner = (common0 + 3 * w0 + 2 * w1).max(common1 + 3 * w1);
+    assert_eq!(plan.peak_mib[0], owner.div_ceil(MIB));
+    assert_eq!(
+        plan.peak_mib[1],
+        (common0 + w0).max(common1 + w1).div_ceil(MIB)
+    );
+}

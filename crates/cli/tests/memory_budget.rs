@@ -1,0 +1,120 @@
+//! `infer --memory-budget` against the real processes: every party's measured peak
+//! (`VmHWM`) stays under the budget, the output matches the unbounded run, the extra
+//! rounds are the plan's, and a budget too small is refused with the one that works.
+//! (Bit-identity under the same seeds is runtime/src/budget_tests.rs: `infer` draws
+//! fresh seeds, so here the truncation after the convolution may differ by its ±1.)
+
+mod common;
+
+use common::*;
+use prost::Message;
+use serde_json::Value;
+use std::path::Path;
+
+/// 16 channels of 128 × 128: a 262144-element ReLU, about 80 MiB of select state at
+/// P0 and P1 in one piece.
+fn write_model(dir: &Path) -> (String, String) {
+    let model = dir.join("conv_relu_pool.onnx");
+    std::fs::write(&model, conv_relu_pool(16, 128).encode_to_vec()).expect("write model");
+    let input = dir.join("x.npy");
+    let x: Vec<f32> = (0..128 * 128)
+        .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+        .collect();
+    write_npy(&input, &[1, 1, 128, 128], &x);
+    (model.display().to_string(), input.display().to_string())
+}
+
+fn infer(model: &str, input: &str, budget: Option<&str>) -> Value {
+    let mut args = vec!["infer", model, "--input", input, "--json"];
+    if let Some(budget) = budget {
+        args.extend(["--memory-budget", budget]);
+    }
+    let outcome = cryptflow(&args);
+    assert_eq!(outcome.code(), Some(0), "stderr:\n{}", outcome.stderr);
+    serde_json::from_str(&outcome.stdout).expect("one JSON object")
+}
+
+fn floats(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|v| v.as_f64().expect("a number"))
+        .collect()
+}
+
+#[test]
+fn every_party_stays_under_the_budget_with_the_unbounded_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (model, input) = write_model(dir.path());
+    let whole = infer(&model, &input, None);
+    let peaks = floats(&whole["peak_rss_mib"]);
+    // The budget must bind: the unbounded run needs more at P0 and P1.
+    assert!(
+        peaks[0] > 56.0 && peaks[1] > 56.0,
+        "unbounded peaks {peaks:?}"
+    );
+    let within = infer(&model, &input, Some("48"));
+    let peaks = floats(&within["peak_rss_mib"]);
+    assert!(
+        peaks.iter().all(|&p| p > 0.0 && p <= 48.0),
+        "peaks {peaks:?} over 48 MiB"
+    );
+    // Pieces of 65536 elements (the plan's under 48 MiB): the ReLU's 262144 in 4, the
+    // max tree's first level (2 selects per window, 131072) in 2, its last in 1; so 4
+    // more pieces, 8 rounds each.
+    let extra =
+        within["rounds"].as_u64().expect("rounds") - whole["rounds"].as_u64().expect("rounds");
+    assert_eq!(extra, 4 * 8);
+    let (a, b) = (floats(&whole["output"]), floats(&within["output"]));
+    assert_eq!(a.len(), 16 * 64 * 64);
+    let lsb = 1.0 / 4096.0;
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(worst <= 2.0 * lsb, "outputs differ by {worst}");
+}
+
+#[test]
+fn a_budget_too_small_names_the_smallest_that_works_and_that_one_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (model, input) = write_model(dir.path());
+    let outcome = cryptflow(&["infer", &model, "--input", &input, "--memory-budget", "16"]);
+    assert_fails(&outcome, 2, &["a memory budget of 16 MiB is too small"]);
+    let needed: String = outcome
+        .stderr
+        .split("the smallest budget that works is ")
+        .nth(1)
+        .expect("names a budget")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let within = infer(&model, &input, Some(&needed));
+    let peaks = floats(&within["peak_rss_mib"]);
+    let needed: f64 = needed.parse().expect("a number");
+    assert!(
+        peaks.iter().all(|&p| p <= needed),
+        "peaks {peaks:?} over {needed} MiB"
+    );
+}
+
+#[test]
+fn the_model_owner_under_a_budget_needs_a_compiled_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (model, _) = write_model(dir.path());
+    let outcome = cryptflow(&[
+        "party",
+        "--id",
+        "0",
+        "--peers",
+        "127.0.0.1:1,127.0.0.1:2,127.0.0.1:3",
+        "--plaintext",
+        "--model",
+        &model,
+        "--memory-budget",
+        "64",
+    ]);
+    assert_fails(&outcome, 2, &["cryptflow compile", "--model MODEL.cfp"]);
+}
