@@ -118,3 +118,57 @@ fn the_model_owner_under_a_budget_needs_a_compiled_model() {
     ]);
     assert_fails(&outcome, 2, &["cryptflow compile", "--model MODEL.cfp"]);
 }
+
+/// `bench memory` runs every budget as `infer` would and reports what the processes
+/// measured: the unbounded row, a binding budget under which every peak stays and the
+/// plan's extra rounds appear, and a refused one that names the smallest that works.
+#[test]
+fn bench_memory_reports_each_budget_measured_or_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (model, input) = write_model(dir.path());
+    let outcome = cryptflow(&[
+        "bench",
+        "memory",
+        "--model",
+        &model,
+        "--input",
+        &input,
+        "--memory-budget",
+        "48,16",
+        "--mode",
+        "semi-honest",
+        "--runs",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(outcome.code(), Some(0), "stderr:\n{}", outcome.stderr);
+    let rows: Vec<Value> = outcome
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(rows.len(), 3, "rows: {rows:?}");
+    let (whole, within, refused) = (&rows[0], &rows[1], &rows[2]);
+    assert!(whole["budget_mib"].is_null());
+    assert_eq!(within["budget_mib"], 48);
+    let peaks = floats(&within["peak_rss_mib"]);
+    assert!(
+        peaks.iter().all(|&p| p > 0.0 && p <= 48.0),
+        "peaks {peaks:?} over 48 MiB"
+    );
+    assert!(floats(&whole["peak_rss_mib"])[0] > 56.0, "rows: {rows:?}");
+    let rounds = |row: &Value| row["rounds"].as_u64().expect("rounds");
+    assert_eq!(rounds(within) - rounds(whole), 4 * 8);
+    assert!(within["max_diff_lsb"].as_f64().expect("a difference") <= 2.0);
+    assert!(within["median_s"].as_f64().expect("a time") > 0.0);
+    assert_eq!(refused["budget_mib"], 16);
+    assert_eq!(refused["refused_needs_mib"], 36);
+    assert!(refused.get("peak_rss_mib").is_none(), "a refused budget ran");
+}
+
+/// The other suites run in one process, so a per-party budget means nothing there.
+#[test]
+fn only_bench_memory_takes_a_budget() {
+    let outcome = cryptflow(&["bench", "mnist", "--memory-budget", "64"]);
+    assert_fails(&outcome, 2, &["bench memory"]);
+}

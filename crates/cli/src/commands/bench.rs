@@ -1,5 +1,6 @@
 //! `cryptflow bench mnist`: the four networks of the paper's Table V, in both modes;
-//! `bench imagenet`: the paper's Table IV networks (ResNet50, DenseNet121) likewise.
+//! `bench imagenet`: the paper's Table IV networks (ResNet50, DenseNet121) likewise;
+//! `bench memory`: one model under memory budgets (see `memory.rs`).
 //! Each inference runs the three parties on threads of this process over real TCP on
 //! 127.0.0.1 (fresh connections each time); the time is the client's, from the
 //! connections being up to the output being revealed (setup: seeds or the attested
@@ -13,6 +14,9 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use cryptflow_runtime::loopback::{run_on_loopback_in_mode, LoopbackRun};
 use cryptflow_runtime::Attestation;
+use std::path::PathBuf;
+
+mod memory;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Suite {
@@ -24,6 +28,10 @@ pub enum Suite {
     /// Compile time (import + passes, no scale sweep) of ResNet50, DenseNet121 and
     /// ResNet200 from target/models (scripts/make_imagenet_models.py makes them).
     Compile,
+    /// One model (default ResNet50 on its photo) under memory budgets: unbounded,
+    /// 512, 256 and 128 MiB, or unbounded and those of --memory-budget; each party in
+    /// a process of its own, so each peak is that party's.
+    Memory,
 }
 
 #[derive(Args, Debug)]
@@ -35,9 +43,20 @@ pub struct BenchArgs {
     /// Print one JSON object per network and mode instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Which modes to measure (mnist).
+    /// Which modes to measure (mnist, memory).
     #[arg(long, value_enum, default_value_t = Modes::Both)]
     pub mode: Modes,
+    /// `memory`: the budgets (MiB per party, comma-separated) measured beside the
+    /// unbounded run.
+    #[arg(long, value_name = "MIB,...", value_delimiter = ',',
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub memory_budget: Option<Vec<u64>>,
+    /// `memory`: the model (ONNX or `.cfp`; default target/models/resnet50.onnx).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// `memory`: the input `.npy` (default target/photos/chelsea.npy).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -78,7 +97,18 @@ struct Row {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    let memory_only = args.memory_budget.is_some() || args.model.is_some() || args.input.is_some();
+    if memory_only && !matches!(args.suite, Suite::Memory) {
+        // These suites run the parties on threads of one process, where no party's
+        // peak could be told apart.
+        return Err(inputs::usage(anyhow::anyhow!(
+            "--memory-budget, --model and --input are for `bench memory`, which runs each \
+             party in a process of its own (e.g. bench memory --model models/lenet.onnx \
+             --input models/digits/digit_7.npy --memory-budget 16)"
+        )));
+    }
     match args.suite {
+        Suite::Memory => memory::run(&args),
         Suite::Mnist => mnist(&args),
         Suite::Imagenet => imagenet(&args),
         Suite::Compile => compile_times(&args),
