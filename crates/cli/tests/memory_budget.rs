@@ -163,7 +163,10 @@ fn bench_memory_reports_each_budget_measured_or_refused() {
     assert!(within["median_s"].as_f64().expect("a time") > 0.0);
     assert_eq!(refused["budget_mib"], 16);
     assert_eq!(refused["refused_needs_mib"], 36);
-    assert!(refused.get("peak_rss_mib").is_none(), "a refused budget ran");
+    assert!(
+        refused.get("peak_rss_mib").is_none(),
+        "a refused budget ran"
+    );
 }
 
 /// The other suites run in one process, so a per-party budget means nothing there.
