@@ -119,6 +119,55 @@ fn the_model_owner_under_a_budget_needs_a_compiled_model() {
     assert_fails(&outcome, 2, &["cryptflow compile", "--model MODEL.cfp"]);
 }
 
+/// `compile --memory-budget` shows the plan `infer` will run: the steps in pieces,
+/// their rounds (those the infer test above measures), and the smallest budget; a
+/// budget no plan meets writes no program.
+#[test]
+fn compile_reports_the_plan_for_a_budget_and_refuses_one_too_small() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (model, _) = write_model(dir.path());
+    let cfp = dir.path().join("m.cfp").display().to_string();
+    let compile = |budget: Option<&str>| {
+        let mut args = vec!["compile", &model, "-o", &cfp, "--json"];
+        args.extend(budget.iter().flat_map(|b| ["--memory-budget", b]));
+        cryptflow(&args)
+    };
+    let report = |outcome: Finished| -> Value {
+        assert_eq!(outcome.code(), Some(0), "stderr:\n{}", outcome.stderr);
+        serde_json::from_str::<Value>(&outcome.stdout).expect("one JSON object")["memory_plan"]
+            .clone()
+    };
+    let whole = report(compile(None));
+    assert!(whole["budget_mib"].is_null());
+    assert_eq!(whole["extra_rounds"], 0);
+    assert_eq!(whole["pieced_steps"].as_array().map(Vec::len), Some(0));
+    assert_eq!(whole["smallest_budget_mib"], 36);
+
+    let within = report(compile(Some("48")));
+    assert_eq!(within["budget_mib"], 48);
+    assert_eq!(within["extra_rounds"], 4 * 8);
+    let steps = within["pieced_steps"].as_array().expect("pieced steps");
+    let kernels: Vec<&str> = steps.iter().filter_map(|s| s["kernel"].as_str()).collect();
+    assert_eq!(kernels, ["Relu", "MaxPool"]);
+    // The ReLU's 262144 elements in 4 pieces, the pool's first level in 2.
+    assert!(steps.iter().all(|s| s["piece_elements"] == 65_536));
+    assert_eq!(steps[0]["extra_rounds"], 3 * 8);
+    assert_eq!(steps[1]["extra_rounds"], 8);
+    assert!(floats(&within["peak_mib"]).iter().all(|&m| m <= 48.0));
+
+    std::fs::remove_file(&cfp).expect("the program was written");
+    let refused = compile(Some("16"));
+    assert_fails(
+        &refused,
+        2,
+        &["too small", "the smallest budget that works is 36 MiB"],
+    );
+    assert!(
+        !Path::new(&cfp).exists(),
+        "a refused budget wrote a program"
+    );
+}
+
 /// `bench memory` runs every budget as `infer` would and reports what the processes
 /// measured: the unbounded row, a binding budget under which every peak stays and the
 /// plan's extra rounds appear, and a refused one that names the smallest that works.

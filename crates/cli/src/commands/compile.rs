@@ -23,6 +23,12 @@ pub struct CompileArgs {
     /// A folder of .npy inputs for `--scale auto`.
     #[arg(long)]
     pub calibrate: Option<PathBuf>,
+    /// Report the memory plan for this budget per party (MiB): which steps run in
+    /// pieces and what it costs in rounds, or refuse naming the smallest budget that
+    /// works. The plan is made again by every party at run time from the program and
+    /// the `--memory-budget` given there; this only shows it.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
+    pub memory_budget: Option<u64>,
     /// Print one JSON object on stdout and nothing else there.
     #[arg(long)]
     pub json: bool,
@@ -54,6 +60,58 @@ struct CompileReport {
     scale: u32,
     nodes: usize,
     peak_activation_mib: PeakActivation,
+    memory_plan: PlanReport,
+}
+
+/// The memory plan (compiler/src/passes/memory.rs) as `compile --json` reports it.
+#[derive(Debug, Serialize)]
+struct PlanReport {
+    /// `null`: unbounded.
+    budget_mib: Option<u64>,
+    /// The plan's estimate of each party's peak (P0, P1, P2).
+    peak_mib: [u64; 3],
+    extra_rounds: u64,
+    /// The smallest budget any plan meets for this program.
+    smallest_budget_mib: u64,
+    /// The steps that run in pieces, in program order.
+    pieced_steps: Vec<PiecedStep>,
+}
+
+#[derive(Debug, Serialize)]
+struct PiecedStep {
+    step: usize,
+    /// The ONNX node the step came from.
+    node: String,
+    kernel: &'static str,
+    piece_elements: usize,
+    extra_rounds: u64,
+}
+
+impl PlanReport {
+    fn new(program: &cryptflow_ir::Program, budget_mib: Option<u64>) -> Result<Self> {
+        use cryptflow_compiler::passes::memory::plan;
+        let chosen = plan(program, budget_mib).map_err(|e| inputs::usage(e.into()))?;
+        // A budget of 0 is met by no program: its refusal names the smallest that is.
+        let smallest_budget_mib = plan(program, Some(0)).err().map_or(0, |e| e.needed_mib);
+        let pieced_steps = (program.instructions.iter().enumerate())
+            .filter_map(|(step, instruction)| {
+                Some(PiecedStep {
+                    step,
+                    node: instruction.source.clone(),
+                    kernel: instruction.kernel.name(),
+                    piece_elements: chosen.piece(step)?,
+                    extra_rounds: chosen.step_extra_rounds.get(step).copied().unwrap_or(0),
+                })
+            })
+            .collect();
+        Ok(PlanReport {
+            budget_mib,
+            peak_mib: chosen.peak_mib,
+            extra_rounds: chosen.extra_rounds,
+            smallest_budget_mib,
+            pieced_steps,
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -86,6 +144,8 @@ pub fn run(args: CompileArgs) -> Result<()> {
         )
     })?;
     let compile_s = import_s + started.elapsed().as_secs_f64();
+    // Before the file is written: a budget no plan meets writes nothing.
+    let memory_plan = PlanReport::new(&compiled.program, args.memory_budget)?;
     let mut file = std::io::BufWriter::new(
         std::fs::File::create(&args.output)
             .with_context(|| format!("cannot create {}", args.output.display()))?,
@@ -103,6 +163,7 @@ pub fn run(args: CompileArgs) -> Result<()> {
             without_liveness: mib(without),
             with_liveness: mib(with),
         },
+        memory_plan,
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -120,6 +181,33 @@ pub fn run(args: CompileArgs) -> Result<()> {
             "peak activation memory per party: {:.1} MiB without liveness, {:.1} MiB with",
             report.peak_activation_mib.without_liveness, report.peak_activation_mib.with_liveness
         );
+        print_plan(&report.memory_plan);
     }
     Ok(())
+}
+
+fn print_plan(plan: &PlanReport) {
+    let [p0, p1, p2] = plan.peak_mib;
+    match plan.budget_mib {
+        None => println!(
+            "memory plan, unbounded: estimated peak {p0} / {p1} / {p2} MiB (P0 / P1 / P2); \
+             the smallest --memory-budget that works is {} MiB",
+            plan.smallest_budget_mib
+        ),
+        Some(budget) => {
+            println!(
+                "memory plan for {budget} MiB per party: estimated peak {p0} / {p1} / {p2} MiB, \
+                 {} steps in pieces, {} more rounds (the smallest budget that works is {} MiB)",
+                plan.pieced_steps.len(),
+                plan.extra_rounds,
+                plan.smallest_budget_mib
+            );
+            for step in &plan.pieced_steps {
+                println!(
+                    "  step {:>4} {:<8} {}: pieces of {} elements, +{} rounds",
+                    step.step, step.kernel, step.node, step.piece_elements, step.extra_rounds
+                );
+            }
+        }
+    }
 }

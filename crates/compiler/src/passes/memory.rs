@@ -53,6 +53,8 @@ pub struct MemoryPlan {
     pub peak_mib: [u64; 3],
     /// The rounds this plan adds to the unbounded run's.
     pub extra_rounds: u64,
+    /// Per instruction, the rounds its pieces add (0 where it runs whole).
+    pub step_extra_rounds: Vec<u64>,
 }
 
 /// A budget no plan can meet.
@@ -81,7 +83,7 @@ pub fn plan(program: &Program, budget_mib: Option<u64>) -> Result<MemoryPlan, Bu
     let steps = step_costs(program);
     let mut pieces = Vec::with_capacity(steps.len());
     let mut peak = [0u64; 3];
-    let mut extra_rounds = 0;
+    let mut step_extra_rounds = Vec::with_capacity(steps.len());
     for (step, cost) in steps.iter().enumerate() {
         let piece = match budget_mib {
             None => None,
@@ -89,9 +91,7 @@ pub fn plan(program: &Program, budget_mib: Option<u64>) -> Result<MemoryPlan, Bu
                 .largest_piece_within(budget << 20)
                 .ok_or_else(|| too_small(program, &steps, budget, step))?,
         };
-        if let Some(piece) = piece {
-            extra_rounds += cost.extra_pieces(piece) * ROUNDS_PER_PIECE;
-        }
+        step_extra_rounds.push(piece.map_or(0, |p| cost.extra_pieces(p) * ROUNDS_PER_PIECE));
         let at = cost.peaks(piece.unwrap_or(cost.batch));
         for p in 0..3 {
             peak[p] = peak[p].max(at[p]);
@@ -102,7 +102,8 @@ pub fn plan(program: &Program, budget_mib: Option<u64>) -> Result<MemoryPlan, Bu
         budget_mib,
         pieces,
         peak_mib: peak.map(|b| b.div_ceil(1 << 20)),
-        extra_rounds,
+        extra_rounds: step_extra_rounds.iter().sum(),
+        step_extra_rounds,
     })
 }
 

@@ -50,6 +50,7 @@ fn unbounded_keeps_every_batch_whole_and_estimates_its_peak() {
     let plan = plan(&relu(n), None).expect("unbounded always plans");
     assert_eq!(plan.pieces, [None]);
     assert_eq!(plan.extra_rounds, 0);
+    assert_eq!(plan.step_extra_rounds, [0]);
     let client = fixed(n as u64) + 320 * n as u64;
     assert_eq!(plan.peak_mib[1], client.div_ceil(MIB));
     assert_eq!(
@@ -65,6 +66,7 @@ fn a_budget_gets_the_largest_piece_that_fits() {
     let plan = plan(&relu(400_000), Some(64)).expect("fits");
     assert_eq!(plan.pieces, [Some(131_072)]);
     assert_eq!(plan.extra_rounds, 24);
+    assert_eq!(plan.step_extra_rounds, [24]);
     assert!(
         plan.peak_mib.iter().all(|&m| m <= 64),
         "{:?}",
