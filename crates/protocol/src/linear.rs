@@ -17,11 +17,20 @@
 //!
 //! Cost per use: |X| words P1→P0 and |Z| words helper→P1, one round; the products
 //! f(F, A) and f(B, A) do not depend on the input.
+//!
+//! *Blocked* (a memory budget, after Aramis's blocked matrix products, CrypTFlow
+//! §V-D-1): f is linear in W, so W splits by output units (rows of W: a convolution's
+//! output channels, a product's output features) and each term is a sum over blocks:
+//! P0 sends F block by block and adds f(W_b, X₀ + E) into its share, P1 adds
+//! f(F_b, A), the helper adds f(B_b, A), with B_b the next words of the same mask
+//! stream, so the blocked run sends and computes exactly the words of the whole run,
+//! holding one block of W, F or B at a time. No extra rounds: F's blocks go one way.
 
 use crate::error::ProtocolError;
 use crate::msgs::{LinearCorrection, MaskedInput, MaskedWeight, Message};
 use cryptflow_ring::conv::{self, ConvGeometry};
 use cryptflow_ring::{gemm, Party, Prg};
+use std::ops::Range;
 
 /// A bilinear map `f(W, X)` over Z_2^64.
 pub trait Bilinear {
@@ -29,6 +38,40 @@ pub trait Bilinear {
     fn weight_len(&self) -> usize;
     fn output_len(&self) -> usize;
     fn apply(&self, weights: &[u64], input: &[u64]) -> Vec<u64>;
+
+    /// The output units W splits into for blocking, each a run of
+    /// `weight_len() / units()` words of W; 1 if it does not split.
+    fn units(&self) -> usize {
+        1
+    }
+
+    /// Adds f restricted to output units `units` into `out` (the whole output), with
+    /// `weights` holding just those units' words of W.
+    fn add_units(&self, weights: &[u64], input: &[u64], units: Range<usize>, out: &mut [u64]) {
+        debug_assert_eq!(units, 0..self.units());
+        add_into(out, &self.apply(weights, input));
+    }
+}
+
+/// The words of W per output unit.
+pub fn unit_len<F: Bilinear + ?Sized>(f: &F) -> usize {
+    f.weight_len() / f.units().max(1)
+}
+
+/// The blocks of `per_block` output units each (`None`: one block) of `f`, in order.
+pub fn blocks<F: Bilinear + ?Sized>(
+    f: &F,
+    per_block: Option<usize>,
+) -> impl Iterator<Item = Range<usize>> {
+    let units = f.units();
+    let per_block = per_block.unwrap_or(units).clamp(1, units.max(1));
+    (0..units.div_ceil(per_block)).map(move |b| b * per_block..((b + 1) * per_block).min(units))
+}
+
+fn add_into(out: &mut [u64], terms: &[u64]) {
+    out.iter_mut()
+        .zip(terms)
+        .for_each(|(o, t)| *o = o.wrapping_add(*t));
 }
 
 impl Bilinear for ConvGeometry {
@@ -43,6 +86,29 @@ impl Bilinear for ConvGeometry {
     }
     fn apply(&self, weights: &[u64], input: &[u64]) -> Vec<u64> {
         conv::conv2d(self, input, weights)
+    }
+    fn units(&self) -> usize {
+        // A grouped convolution's weight is small (depthwise: one filter per channel).
+        if self.groups == 1 {
+            self.out_channels
+        } else {
+            1
+        }
+    }
+    fn add_units(&self, weights: &[u64], input: &[u64], units: Range<usize>, out: &mut [u64]) {
+        if self.groups != 1 {
+            debug_assert_eq!(units, 0..1);
+            return add_into(out, &self.apply(weights, input));
+        }
+        // Output channels are contiguous in [C, H, W]. The block recomputes im2col,
+        // which costs |patches| per block against |patches| × block channels of MACs.
+        let spatial = self.out_height() * self.out_width();
+        let block = ConvGeometry {
+            out_channels: units.len(),
+            ..self.clone()
+        };
+        let z = conv::conv2d(&block, input, weights);
+        add_into(&mut out[units.start * spatial..units.end * spatial], &z);
     }
 }
 
@@ -73,6 +139,21 @@ impl Bilinear for MatMulShape {
         let yt = gemm::matmul(weights, &xt, self.out, self.inner, self.rows);
         gemm::transpose(&yt, self.out, self.rows)
     }
+    fn units(&self) -> usize {
+        self.out
+    }
+    fn add_units(&self, weights: &[u64], input: &[u64], units: Range<usize>, out: &mut [u64]) {
+        // Y[rows, block]: the block's columns of each row of the output.
+        let block = MatMulShape {
+            out: units.len(),
+            ..*self
+        };
+        let z = block.apply(weights, input);
+        for (row, z) in z.chunks_exact(units.len().max(1)).enumerate() {
+            let at = row * self.out;
+            add_into(&mut out[at + units.start..at + units.end], z);
+        }
+    }
 }
 
 /// The weight mask B, drawn by the model owner and the helper from their seed.
@@ -101,19 +182,54 @@ pub fn deal<F: Bilinear + ?Sized>(
     owner_helper_prg: &mut Prg,
     client_helper_prg: &mut Prg,
 ) -> LinearCorrection {
-    let a = client_helper_prg.u64s(f.input_len());
-    let c0 = owner_helper_prg.u64s(f.output_len());
-    let mut c1 = f.apply(weight_mask, &a);
-    c1.iter_mut()
-        .zip(&c0)
-        .for_each(|(c, c0)| *c = c.wrapping_sub(*c0));
-    LinearCorrection::new(c1)
+    let mut dealer = Dealer::start(f, owner_helper_prg, client_helper_prg);
+    dealer.add_block(f, 0..f.units(), weight_mask);
+    dealer.finish()
+}
+
+/// The helper's `f(B, A)`, added up block by block, and the `C₀` to take off.
+#[derive(Debug)]
+pub struct Dealer {
+    input_mask: Vec<u64>,
+    c0: Vec<u64>,
+    product: Vec<u64>,
+}
+
+impl Dealer {
+    /// Draws A (with P1) and C₀ (with P0) for one use of `f`.
+    pub fn start<F: Bilinear + ?Sized>(
+        f: &F,
+        owner_helper_prg: &mut Prg,
+        client_helper_prg: &mut Prg,
+    ) -> Self {
+        Dealer {
+            input_mask: client_helper_prg.u64s(f.input_len()),
+            c0: owner_helper_prg.u64s(f.output_len()),
+            product: vec![0; f.output_len()],
+        }
+    }
+
+    /// Adds `f(B_b, A)` for the block of output units `units` (`mask`: its words of B).
+    pub fn add_block<F: Bilinear + ?Sized>(&mut self, f: &F, units: Range<usize>, mask: &[u64]) {
+        f.add_units(mask, &self.input_mask, units, &mut self.product);
+    }
+
+    /// `C₁ = f(B, A) − C₀`.
+    pub fn finish(mut self) -> LinearCorrection {
+        self.product
+            .iter_mut()
+            .zip(&self.c0)
+            .for_each(|(c, c0)| *c = c.wrapping_sub(*c0));
+        LinearCorrection::new(self.product)
+    }
 }
 
 /// P1's state between sending `E` and receiving `C₁`.
 #[derive(Debug)]
 pub struct ClientLinear {
     input_mask: Vec<u64>,
+    /// `f(F, A)` over the blocks of F added so far.
+    product: Vec<u64>,
 }
 
 /// P1: masks its input share. Returns the state and the message `E = X₁ − A` for P0.
@@ -124,23 +240,39 @@ pub fn client_start<F: Bilinear + ?Sized>(
 ) -> (ClientLinear, MaskedInput) {
     let a = client_helper_prg.u64s(f.input_len());
     let e = x1.iter().zip(&a).map(|(x, a)| x.wrapping_sub(*a)).collect();
-    (ClientLinear { input_mask: a }, MaskedInput::new(e))
+    let state = ClientLinear {
+        input_mask: a,
+        product: vec![0; f.output_len()],
+    };
+    (state, MaskedInput::new(e))
 }
 
 impl ClientLinear {
-    /// P1's share `Z₁ = f(F, A) + C₁`.
+    /// Adds `f(F_b, A)` for the block of output units `units`, `masked` its words of F.
+    pub fn add_block<F: Bilinear + ?Sized>(&mut self, f: &F, units: Range<usize>, masked: &[u64]) {
+        f.add_units(masked, &self.input_mask, units, &mut self.product);
+    }
+
+    /// P1's share `Z₁ = f(F, A) + C₁`, after every block of F.
+    pub fn finish_blocks<F: Bilinear + ?Sized>(
+        mut self,
+        f: &F,
+        c1: Vec<u64>,
+    ) -> Result<Vec<u64>, ProtocolError> {
+        let c1 = LinearCorrection::decode(Party::Helper, c1, f.output_len())?;
+        add_into(&mut self.product, c1.words());
+        Ok(self.product)
+    }
+
+    /// P1's share `Z₁ = f(F, A) + C₁` with F whole.
     pub fn finish<F: Bilinear + ?Sized>(
-        self,
+        mut self,
         f: &F,
         masked_weight: &[u64],
         c1: Vec<u64>,
     ) -> Result<Vec<u64>, ProtocolError> {
-        let c1 = LinearCorrection::decode(Party::Helper, c1, f.output_len())?;
-        let mut z = f.apply(masked_weight, &self.input_mask);
-        z.iter_mut()
-            .zip(c1.words())
-            .for_each(|(z, c)| *z = z.wrapping_add(*c));
-        Ok(z)
+        self.add_block(f, 0..f.units(), masked_weight);
+        self.finish_blocks(f, c1)
     }
 }
 
@@ -152,18 +284,47 @@ pub fn owner_finish<F: Bilinear + ?Sized>(
     e: Vec<u64>,
     owner_helper_prg: &mut Prg,
 ) -> Result<Vec<u64>, ProtocolError> {
-    let e = MaskedInput::decode(Party::Client, e, f.input_len())?;
-    let c0 = owner_helper_prg.u64s(f.output_len());
-    let opened: Vec<u64> = x0
-        .iter()
-        .zip(e.words())
-        .map(|(x, e)| x.wrapping_add(*e))
-        .collect();
-    let mut z = f.apply(weights, &opened);
-    z.iter_mut()
-        .zip(&c0)
-        .for_each(|(z, c)| *z = z.wrapping_add(*c));
-    Ok(z)
+    let mut owner = OwnerLinear::start(f, x0, e, owner_helper_prg)?;
+    owner.add_block(f, 0..f.units(), weights);
+    Ok(owner.finish())
+}
+
+/// P0's state for one use: the opened `X₀ + E`, and its share added up block by block.
+#[derive(Debug)]
+pub struct OwnerLinear {
+    opened: Vec<u64>,
+    share: Vec<u64>,
+}
+
+impl OwnerLinear {
+    /// Opens `X₀ + E` (checking P1's message) and draws C₀ with the helper.
+    pub fn start<F: Bilinear + ?Sized>(
+        f: &F,
+        x0: &[u64],
+        e: Vec<u64>,
+        owner_helper_prg: &mut Prg,
+    ) -> Result<Self, ProtocolError> {
+        let e = MaskedInput::decode(Party::Client, e, f.input_len())?;
+        let opened = x0
+            .iter()
+            .zip(e.words())
+            .map(|(x, e)| x.wrapping_add(*e))
+            .collect();
+        Ok(OwnerLinear {
+            opened,
+            share: owner_helper_prg.u64s(f.output_len()),
+        })
+    }
+
+    /// Adds `f(W_b, X₀ + E)` for the block of output units `units` (`weights`: its
+    /// words of W).
+    pub fn add_block<F: Bilinear + ?Sized>(&mut self, f: &F, units: Range<usize>, weights: &[u64]) {
+        f.add_units(weights, &self.opened, units, &mut self.share);
+    }
+
+    pub fn finish(self) -> Vec<u64> {
+        self.share
+    }
 }
 
 #[cfg(test)]

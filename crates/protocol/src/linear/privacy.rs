@@ -114,7 +114,10 @@ fn run(variant: Variant, seeds: &dyn Fn() -> [PairwiseSeeds; 3], layers: &Layers
             ZeroInputMask => {
                 let c0 = s.helper_owner.u64s(F.output_len());
                 let zero = vec![0; F.input_len()];
-                let state = ClientLinear { input_mask: zero };
+                let state = ClientLinear {
+                    input_mask: zero,
+                    product: vec![0; F.output_len()],
+                };
                 let c1 = LinearCorrection::new(c0.iter().map(|c| c.wrapping_neg()).collect());
                 let e = MaskedInput::new(x1.to_vec());
                 (c1, (state, e), &mut s.owner_helper)

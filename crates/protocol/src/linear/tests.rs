@@ -101,3 +101,89 @@ fn wrong_length_messages_are_rejected() {
     );
     assert!(receive_masked_weight(vec![0; 5], 6).is_err());
 }
+
+/// The protocol with W, F and B in blocks of `per_block` output units: P0 masks and
+/// sends F block by block, the helper draws B block by block from the same stream.
+fn run_blocked<F: Bilinear>(
+    f: &F,
+    w: &[u64],
+    x: &[u64],
+    master: u64,
+    per_block: usize,
+) -> (Vec<u64>, Vec<u64>) {
+    let setup = streams(master, StreamId::for_weight(0));
+    let (mut owner_masks, mut helper_masks) = (setup.owner_helper, setup.helper_owner);
+    let mut s = streams(master, StreamId::for_step(3, 0));
+    let (x0, x1) = share(x, master + 100);
+    let (mut client, e) = client_start(f, &x1, &mut s.client_helper);
+    let mut owner = OwnerLinear::start(f, &x0, e.into_words(), &mut s.owner_helper).expect("owner");
+    let mut dealer = Dealer::start(f, &mut s.helper_owner, &mut s.helper_client);
+    let unit = unit_len(f);
+    for units in blocks(f, Some(per_block)) {
+        let words = units.start * unit..units.end * unit;
+        let mask = weight_mask(words.len(), &mut owner_masks);
+        let sent = masked_weight(&w[words.clone()], mask).into_words();
+        let masked = receive_masked_weight(sent, words.len()).expect("a block of F");
+        client.add_block(f, units.clone(), masked.words());
+        owner.add_block(f, units.clone(), &w[words.clone()]);
+        dealer.add_block(f, units, &weight_mask(words.len(), &mut helper_masks));
+    }
+    let c1 = dealer.finish().into_words();
+    (owner.finish(), client.finish_blocks(f, c1).expect("client"))
+}
+
+/// Blocking splits the sums, not the randomness: every block size gives each party
+/// the share of the whole run, bit for bit (uneven last blocks included).
+#[test]
+fn blocked_weights_give_the_shares_of_the_whole_run() {
+    let conv = ConvGeometry {
+        groups: 1,
+        ..conv_geometry()
+    };
+    assert_eq!(conv.units(), 6);
+    let product = MatMulShape {
+        rows: 3,
+        inner: 7,
+        out: 5,
+    };
+    let mut data = Prg::new(Seed::from_u64(21));
+    let (w, x) = (data.u64s(conv.weight_len()), data.u64s(conv.input_len()));
+    let whole = run(&conv, &w, &x, 7);
+    assert_eq!(reconstruct(&whole.0, &whole.1), conv::conv2d(&conv, &x, &w));
+    for per_block in [1, 2, 4, 6, 100] {
+        assert_eq!(
+            run_blocked(&conv, &w, &x, 7, per_block),
+            whole,
+            "{per_block}"
+        );
+    }
+    let (w, x) = (
+        data.u64s(product.weight_len()),
+        data.u64s(product.input_len()),
+    );
+    let whole = run(&product, &w, &x, 8);
+    for per_block in [1, 2, 3, 5] {
+        assert_eq!(
+            run_blocked(&product, &w, &x, 8, per_block),
+            whole,
+            "{per_block}"
+        );
+    }
+}
+
+#[test]
+fn blocks_cover_the_units_in_order_and_unsplittable_maps_are_one() {
+    let product = MatMulShape {
+        rows: 1,
+        inner: 2,
+        out: 5,
+    };
+    let got: Vec<_> = blocks(&product, Some(2)).collect();
+    assert_eq!(got, [0..2, 2..4, 4..5]);
+    assert_eq!(blocks(&product, None).collect::<Vec<_>>(), [0..5]);
+    assert_eq!(unit_len(&product), 2);
+    // Grouped convolutions and elementwise products are one block whatever is asked.
+    assert_eq!(conv_geometry().units(), 1);
+    let f = Elementwise { len: 9 };
+    assert_eq!(blocks(&f, Some(2)).collect::<Vec<_>>(), [0..1]);
+}
