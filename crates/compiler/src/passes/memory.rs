@@ -9,6 +9,15 @@
 //! [`ROUNDS_PER_PIECE`] rounds, so the plan keeps pieces as large as the budget allows
 //! and splits only the steps that do not fit.
 //!
+//! A linear layer whose weight is used once can also run in *blocks* of output units
+//! (a convolution's output channels, a product's output features; the paper's blocked
+//! matrix products): the model owner reads, masks and sends one block of the weight at
+//! a time, and the client and the helper hold one block of its masked form or mask.
+//! Blocks cost no rounds (the masked weight's blocks go one way), but each recomputes
+//! the layer's im2col, so the plan takes the largest blocks that let every step fit
+//! with the fewest extra rounds: one limit on a block's words for the whole program,
+//! tried from none down to [`SMALLEST_BLOCK_WORDS`].
+//!
 //! The estimate of a party's peak at a step is its resident memory (the process; the
 //! model owner's weight in use and the next, read from the compiled file), the activations live at that step (from liveness), and the
 //! step's working set: per select element a measured number of bytes, per linear
@@ -27,6 +36,14 @@ pub const PIECE_GRANULE: usize = 1 << 16;
 
 /// The rounds between the share-holders of one select piece.
 pub const ROUNDS_PER_PIECE: u64 = 8;
+
+/// The smallest limit on a weight block's words the plan tries (256 KiB; a block is
+/// at least one output unit, so a unit larger than this is a block of its own).
+pub const SMALLEST_BLOCK_WORDS: usize = 1 << 15;
+
+/// The most blocks a weight is cut into: the masked weight's blocks are told apart by
+/// a message round, a u16.
+pub const MAX_BLOCKS: usize = u16::MAX as usize;
 
 /// What a process holds before any tensor: code, allocator, buffers (measured: a
 /// LeNet run peaks at 7 MiB per party).
@@ -51,6 +68,8 @@ pub struct MemoryPlan {
     pub pieces: Vec<Option<usize>>,
     /// The estimated peak of each party (MiB), under this plan.
     pub peak_mib: [u64; 3],
+    /// Per instruction, the output units per block of its weight (`None`: whole).
+    pub blocks: Vec<Option<usize>>,
     /// The rounds this plan adds to the unbounded run's.
     pub extra_rounds: u64,
     /// Per instruction, the rounds its pieces add (0 where it runs whole).
@@ -76,20 +95,55 @@ impl MemoryPlan {
     pub fn piece(&self, step: usize) -> Option<usize> {
         self.pieces.get(step).copied().flatten()
     }
+
+    /// The output units per block of the weight at `step`.
+    pub fn block(&self, step: usize) -> Option<usize> {
+        self.blocks.get(step).copied().flatten()
+    }
 }
 
 /// Plans `program` for a budget of `budget_mib` MiB per party (`None`: unbounded).
 pub fn plan(program: &Program, budget_mib: Option<u64>) -> Result<MemoryPlan, BudgetTooSmall> {
-    let steps = step_costs(program);
+    let Some(budget) = budget_mib else {
+        return Ok(plan_with(program, None, &step_costs(program, None)));
+    };
+    // Every block limit that fits, the fewest extra rounds first, then the largest
+    // blocks (the first tried).
+    let limits = std::iter::once(None).chain(
+        (SMALLEST_BLOCK_WORDS.trailing_zeros()..=23)
+            .rev()
+            .map(|bits| Some(1usize << bits)),
+    );
+    let mut best: Option<MemoryPlan> = None;
+    let mut smallest = Vec::new();
+    for limit in limits {
+        let steps = step_costs(program, limit);
+        let planned = plan_with(program, Some(budget), &steps);
+        if planned.pieces.len() == steps.len()
+            && best
+                .as_ref()
+                .is_none_or(|b| planned.extra_rounds < b.extra_rounds)
+        {
+            best = Some(planned);
+        }
+        smallest = steps;
+    }
+    best.ok_or_else(|| too_small(program, &smallest, budget))
+}
+
+/// The plan for one block limit: each step's largest piece within `budget`. Stops at
+/// the first step that does not fit (its pieces are then fewer than the steps).
+fn plan_with(program: &Program, budget_mib: Option<u64>, steps: &[StepCost]) -> MemoryPlan {
     let mut pieces = Vec::with_capacity(steps.len());
     let mut peak = [0u64; 3];
     let mut step_extra_rounds = Vec::with_capacity(steps.len());
-    for (step, cost) in steps.iter().enumerate() {
+    for cost in steps {
         let piece = match budget_mib {
             None => None,
-            Some(budget) => cost
-                .largest_piece_within(budget << 20)
-                .ok_or_else(|| too_small(program, &steps, budget, step))?,
+            Some(budget) => match cost.largest_piece_within(budget << 20) {
+                Some(piece) => piece,
+                None => break,
+            },
         };
         step_extra_rounds.push(piece.map_or(0, |p| cost.extra_pieces(p) * ROUNDS_PER_PIECE));
         let at = cost.peaks(piece.unwrap_or(cost.batch));
@@ -98,17 +152,20 @@ pub fn plan(program: &Program, budget_mib: Option<u64>) -> Result<MemoryPlan, Bu
         }
         pieces.push(piece);
     }
-    Ok(MemoryPlan {
+    debug_assert_eq!(steps.len(), program.instructions.len());
+    MemoryPlan {
         budget_mib,
         pieces,
+        blocks: steps.iter().map(|cost| cost.block).collect(),
         peak_mib: peak.map(|b| b.div_ceil(1 << 20)),
         extra_rounds: step_extra_rounds.iter().sum(),
         step_extra_rounds,
-    })
+    }
 }
 
-/// The error for `budget`, naming the smallest budget any plan meets.
-fn too_small(program: &Program, steps: &[StepCost], budget: u64, step: usize) -> BudgetTooSmall {
+/// The error for `budget`, naming the smallest budget any plan meets (`steps`: the
+/// costs under the smallest blocks).
+fn too_small(program: &Program, steps: &[StepCost], budget: u64) -> BudgetTooSmall {
     // The smallest workable budget: every step at its smallest piece.
     let mut needed = [0u64; 3];
     for cost in steps {
@@ -117,8 +174,11 @@ fn too_small(program: &Program, steps: &[StepCost], budget: u64, step: usize) ->
             needed[p] = needed[p].max(smallest[p]);
         }
     }
-    let at_step = steps[step].smallest_peaks();
-    // On a tie, the lower-numbered party (its weights are the cause).
+    // The step that sets it, and at it the party (on a tie the lower-numbered: its
+    // weights are the cause).
+    let worst = |cost: &StepCost| cost.smallest_peaks().into_iter().max().unwrap_or(0);
+    let step = (0..steps.len()).rev().max_by_key(|&s| worst(&steps[s])).unwrap_or(0);
+    let at_step = steps.get(step).map_or([0; 3], StepCost::smallest_peaks);
     let party = (0..3).rev().max_by_key(|&p| at_step[p]).unwrap_or(0);
     BudgetTooSmall {
         budget_mib: budget,
@@ -141,6 +201,8 @@ struct StepCost {
     batch: usize,
     /// The select batches (one, or one per MaxPool level), for counting pieces.
     batches: Vec<usize>,
+    /// The output units per block of the step's weight (`None`: whole).
+    block: Option<usize>,
 }
 
 impl StepCost {
@@ -179,23 +241,37 @@ impl StepCost {
     }
 }
 
-fn step_costs(program: &Program) -> Vec<StepCost> {
+/// Each step's cost with weight blocks of at most `block_limit` words (`None`: whole).
+fn step_costs(program: &Program, block_limit: Option<usize>) -> Vec<StepCost> {
     let bytes = |slot: usize| program.slot_len(slot) as u64 * 8;
-    let weight_bytes = |w: usize| program.weight_shapes[w].iter().product::<usize>() as u64 * 8;
-    let ahead = masked_ahead(program, weight_bytes);
+    let blocks = weight_blocks(program, block_limit);
+    // The words of each step's weight held at once: a block, or the whole weight.
+    let held: Vec<u64> = (program.instructions.iter().zip(&blocks))
+        .map(|(i, block)| {
+            let Some(weight) = i.kernel.linear_weight() else {
+                return 0;
+            };
+            let whole = program.weight_shapes[weight].iter().product::<usize>();
+            let words = match (block, weight_units(&i.kernel)) {
+                (Some(units), Some((_, unit_len))) => units * unit_len,
+                _ => whole,
+            };
+            words as u64 * 8
+        })
+        .collect();
+    let ahead = masked_ahead(program, &held, &blocks);
     let mut live = bytes(program.input);
     let mut costs = Vec::with_capacity(program.instructions.len());
     for (step, instruction) in program.instructions.iter().enumerate() {
         live += bytes(instruction.output);
         let n = program.slot_len(instruction.inputs[0]);
         let batches = select_batches(&instruction.kernel, n);
-        let linear = linear_working_set(&instruction.kernel, n);
-        // P0 reads each weight from the compiled file when it is used
-        // (runtime/src/owner.rs): at its step it holds the weight, the masked weight
-        // and the bytes going out; its masking thread holds the next weight and its
-        // mask in any step. The client holds the masked weight in use, the helper its
-        // mask.
-        let weight = instruction.kernel.linear_weight().map_or(0, weight_bytes);
+        let weight = held[step];
+        let linear = linear_working_set(&instruction.kernel, n, weight / 8);
+        // P0 reads each weight (or block) from the compiled file when it is used
+        // (runtime/src/owner.rs): at its step it holds it, its masked form and the
+        // bytes going out; its masking thread holds the next one and its mask in any
+        // step. The client holds the masked weight in use, the helper its mask.
         let common = BASE_BYTES + live + linear * 8 * LINEAR_WORDS;
         costs.push(StepCost {
             fixed: [
@@ -205,26 +281,64 @@ fn step_costs(program: &Program) -> Vec<StepCost> {
             ],
             batch: batches.iter().copied().max().unwrap_or(0),
             batches,
+            block: blocks[step],
         });
         live -= instruction.free.iter().map(|&s| bytes(s)).sum::<u64>();
     }
     costs
 }
 
-/// Per step, what P0's masking thread holds (twice the bytes of the first weight whose
-/// first use comes after the step: the weight and its masked form, one ahead).
-fn masked_ahead(program: &Program, weight_bytes: impl Fn(usize) -> u64) -> Vec<u64> {
+/// Per step, the output units per block of its weight under `block_limit` words a
+/// block: only a weight larger than the limit, used by this step alone, whose kernel
+/// splits by output units (the client keeps a weight used twice whole).
+fn weight_blocks(program: &Program, block_limit: Option<usize>) -> Vec<Option<usize>> {
+    let mut uses = std::collections::HashMap::new();
+    for w in program.instructions.iter().filter_map(|i| i.kernel.linear_weight()) {
+        *uses.entry(w).or_insert(0usize) += 1;
+    }
+    (program.instructions.iter())
+        .map(|i| {
+            let limit = block_limit?;
+            let weight = i.kernel.linear_weight()?;
+            let (units, unit_len) = weight_units(&i.kernel)?;
+            if uses.get(&weight) != Some(&1) || units * unit_len <= limit {
+                return None;
+            }
+            let per_block = (limit / unit_len.max(1)).max(units.div_ceil(MAX_BLOCKS)).max(1);
+            (per_block < units).then_some(per_block)
+        })
+        .collect()
+}
+
+/// The output units a kernel's weight splits into and the words of each, as the
+/// protocol splits it (`protocol::linear::Bilinear::units`): a convolution of one
+/// group by output channels, a product by output features.
+pub fn weight_units(kernel: &Kernel) -> Option<(usize, usize)> {
+    match kernel {
+        Kernel::Conv { geometry, .. } if geometry.groups == 1 && geometry.out_channels > 0 => {
+            Some((geometry.out_channels, geometry.weight_len() / geometry.out_channels))
+        }
+        Kernel::MatMul { inner, out, .. } => Some((*out, *inner)),
+        _ => None,
+    }
+}
+
+/// Per step, what P0's masking thread holds: twice (the weight and its masked form)
+/// the next thing it masks, the next block of this step's weight or the first block
+/// (or the whole) of the next weight first used after the step.
+fn masked_ahead(program: &Program, held: &[u64], blocks: &[Option<usize>]) -> Vec<u64> {
     let mut seen = std::collections::HashSet::new();
     let first_uses: Vec<(usize, u64)> = (program.instructions.iter().enumerate())
         .filter_map(|(step, i)| Some((step, i.kernel.linear_weight()?)))
         .filter(|&(_, w)| seen.insert(w))
-        .map(|(step, w)| (step, 2 * weight_bytes(w)))
+        .map(|(step, _)| (step, 2 * held[step]))
         .collect();
     let mut next = first_uses.iter().peekable();
     (0..program.instructions.len())
         .map(|step| {
             while next.next_if(|&&(first, _)| first <= step).is_some() {}
-            next.peek().map_or(0, |&&(_, held)| held)
+            let own = if blocks[step].is_some() { 2 * held[step] } else { 0 };
+            own.max(next.peek().map_or(0, |&&(_, ahead)| ahead))
         })
         .collect()
 }
@@ -241,17 +355,15 @@ pub fn select_batches(kernel: &Kernel, n: usize) -> Vec<usize> {
     }
 }
 
-/// The words of a linear layer's weight, im2col matrix and output.
-fn linear_working_set(kernel: &Kernel, n: usize) -> u64 {
+/// The words of a linear layer's weight (or its block of `weight` words), im2col
+/// matrix and output.
+fn linear_working_set(kernel: &Kernel, n: usize, weight: u64) -> u64 {
     match kernel {
         Kernel::Conv { geometry, .. } => {
             let positions = geometry.out_height() * geometry.out_width();
-            (geometry.weight_len() + positions * geometry.patch_len() + geometry.output_len())
-                as u64
+            weight + (positions * geometry.patch_len() + geometry.output_len()) as u64
         }
-        Kernel::MatMul {
-            rows, inner, out, ..
-        } => (inner * out + rows * inner + rows * out) as u64,
+        Kernel::MatMul { rows, inner, out, .. } => weight + (rows * inner + rows * out) as u64,
         Kernel::Scale { .. } => 3 * n as u64,
         _ => 0,
     }

@@ -98,11 +98,10 @@ fn a_budget_too_small_is_refused_with_the_smallest_that_works() {
     assert_eq!(plan.pieces, [Some(PIECE_GRANULE)]);
 }
 
-#[test]
-fn the_model_owner_s_resident_weights_can_make_a_budget_impossible() {
-    // x[1, 1000] · W[1000, 4000]: P0 holds W (32 MB); pieces cannot help.
+/// x[1, 1000] · W[4000, 1000]ᵀ → y[1, 4000]: one 32 MB weight.
+fn one_product() -> Program {
     let mut p = relu(1000);
-    p.weight_shapes = vec![vec![1000, 4000]];
+    p.weight_shapes = vec![vec![4000, 1000]];
     p.slot_shapes[1] = vec![1, 4000];
     p.instructions[0].kernel = Kernel::MatMul {
         rows: 1,
@@ -111,9 +110,56 @@ fn the_model_owner_s_resident_weights_can_make_a_budget_impossible() {
         weight: 0,
         bias: None,
     };
-    let error = plan(&p, Some(32)).expect_err("32 MB of weights do not fit 32 MiB with the rest");
+    p
+}
+
+/// By hand, P0 with blocks of `words`: 12 MiB, x and y live (40 kB), 3 × (block + x +
+/// y) words of working set, the block three times (weight, masked, bytes out) and the
+/// next block twice on the masking thread: 12 MiB + 160 kB + 64 B per block word.
+fn owner_with_blocks(words: u64) -> u64 {
+    12 * MIB + 160_000 + 64 * words
+}
+
+#[test]
+fn a_weight_too_large_for_the_budget_is_blocked_by_output_units() {
+    let p = one_product();
+    let whole = plan(&p, None).expect("unbounded");
+    assert_eq!(whole.blocks, [None]);
+    // 32 MiB: 64 B × words ≤ 32 MiB − 12 MiB − 160 kB ⇒ ≤ 325180 words a block. The
+    // limits tried halve from 2^23 words; 2^22 and up hold the whole weight, 2^19
+    // gives 524 rows (524000 words, too many), 2^18 gives 262 rows: the first to fit.
+    let planned = plan(&p, Some(32)).expect("fits in blocks");
+    assert_eq!(planned.blocks, [Some(262)]);
+    assert_eq!(planned.extra_rounds, 0, "blocks go one way");
+    assert_eq!(planned.peak_mib[0], owner_with_blocks(262_000).div_ceil(MIB));
+    // 16 MiB: ≤ 63036 words; 2^16 gives 65 rows (65000), 2^15 gives 32.
+    assert_eq!(plan(&p, Some(16)).expect("fits").blocks, [Some(32)]);
+}
+
+#[test]
+fn the_smallest_blocks_set_the_smallest_budget() {
+    // 13 MiB leaves 13884 words a block; the smallest blocks tried are 32 rows (2^15
+    // words), needing 12 MiB + 160 kB + 64 × 32000 B = 14.1 MiB.
+    let error = plan(&one_product(), Some(13)).expect_err("too small even in blocks");
     assert_eq!(error.party, Party::ModelOwner);
-    assert!(error.needed_mib > 32 + 12, "{error}");
+    assert_eq!(error.needed_mib, owner_with_blocks(32_000).div_ceil(MIB));
+    assert_eq!(error.needed_mib, 15);
+    assert!(plan(&one_product(), Some(15)).is_ok());
+}
+
+#[test]
+fn a_weight_used_twice_is_not_blocked() {
+    // The client keeps a weight used twice whole, so the plan does not cut it.
+    let mut p = one_product();
+    p.slot_shapes = vec![vec![1, 1000], vec![1, 4000], vec![1, 4000]];
+    let mut second = p.instructions[0].clone();
+    second.output = 2;
+    p.instructions.push(second);
+    p.output = 2;
+    plan_frees(&mut p);
+    assert!(plan(&p, Some(32)).is_err());
+    assert_eq!(weight_blocks(&p, Some(1 << 15)), [None, None]);
+    assert_eq!(weight_blocks(&one_product(), Some(1 << 15)), [Some(32)]);
 }
 
 #[test]
