@@ -18,5 +18,5 @@ mod validate;
 pub use graph::{Graph, GraphError, Node, Value, ValueId};
 pub use op::{ConvAttrs, GemmAttrs, Op, PoolAttrs};
 pub use program::{Instruction, Kernel, Program, SlotId, WeightId, Weights};
-pub use source::WeightSource;
+pub use source::{Runs, WeightSource};
 pub use validate::InvalidProgram;

@@ -177,7 +177,10 @@ fn too_small(program: &Program, steps: &[StepCost], budget: u64) -> BudgetTooSma
     // The step that sets it, and at it the party (on a tie the lower-numbered: its
     // weights are the cause).
     let worst = |cost: &StepCost| cost.smallest_peaks().into_iter().max().unwrap_or(0);
-    let step = (0..steps.len()).rev().max_by_key(|&s| worst(&steps[s])).unwrap_or(0);
+    let step = (0..steps.len())
+        .rev()
+        .max_by_key(|&s| worst(&steps[s]))
+        .unwrap_or(0);
     let at_step = steps.get(step).map_or([0; 3], StepCost::smallest_peaks);
     let party = (0..3).rev().max_by_key(|&p| at_step[p]).unwrap_or(0);
     BudgetTooSmall {
@@ -293,7 +296,11 @@ fn step_costs(program: &Program, block_limit: Option<usize>) -> Vec<StepCost> {
 /// splits by output units (the client keeps a weight used twice whole).
 fn weight_blocks(program: &Program, block_limit: Option<usize>) -> Vec<Option<usize>> {
     let mut uses = std::collections::HashMap::new();
-    for w in program.instructions.iter().filter_map(|i| i.kernel.linear_weight()) {
+    for w in program
+        .instructions
+        .iter()
+        .filter_map(|i| i.kernel.linear_weight())
+    {
         *uses.entry(w).or_insert(0usize) += 1;
     }
     (program.instructions.iter())
@@ -304,7 +311,9 @@ fn weight_blocks(program: &Program, block_limit: Option<usize>) -> Vec<Option<us
             if uses.get(&weight) != Some(&1) || units * unit_len <= limit {
                 return None;
             }
-            let per_block = (limit / unit_len.max(1)).max(units.div_ceil(MAX_BLOCKS)).max(1);
+            let per_block = (limit / unit_len.max(1))
+                .max(units.div_ceil(MAX_BLOCKS))
+                .max(1);
             (per_block < units).then_some(per_block)
         })
         .collect()
@@ -316,7 +325,10 @@ fn weight_blocks(program: &Program, block_limit: Option<usize>) -> Vec<Option<us
 pub fn weight_units(kernel: &Kernel) -> Option<(usize, usize)> {
     match kernel {
         Kernel::Conv { geometry, .. } if geometry.groups == 1 && geometry.out_channels > 0 => {
-            Some((geometry.out_channels, geometry.weight_len() / geometry.out_channels))
+            Some((
+                geometry.out_channels,
+                geometry.weight_len() / geometry.out_channels,
+            ))
         }
         Kernel::MatMul { inner, out, .. } => Some((*out, *inner)),
         _ => None,
@@ -337,7 +349,11 @@ fn masked_ahead(program: &Program, held: &[u64], blocks: &[Option<usize>]) -> Ve
     (0..program.instructions.len())
         .map(|step| {
             while next.next_if(|&&(first, _)| first <= step).is_some() {}
-            let own = if blocks[step].is_some() { 2 * held[step] } else { 0 };
+            let own = if blocks[step].is_some() {
+                2 * held[step]
+            } else {
+                0
+            };
             own.max(next.peek().map_or(0, |&&(_, ahead)| ahead))
         })
         .collect()
@@ -363,7 +379,9 @@ fn linear_working_set(kernel: &Kernel, n: usize, weight: u64) -> u64 {
             let positions = geometry.out_height() * geometry.out_width();
             weight + (positions * geometry.patch_len() + geometry.output_len()) as u64
         }
-        Kernel::MatMul { rows, inner, out, .. } => weight + (rows * inner + rows * out) as u64,
+        Kernel::MatMul {
+            rows, inner, out, ..
+        } => weight + (rows * inner + rows * out) as u64,
         Kernel::Scale { .. } => 3 * n as u64,
         _ => 0,
     }

@@ -2,6 +2,7 @@
 
 use super::header::{self, Entry, Header};
 use super::{read_error_of, weight_checksum_mismatch, ArtifactError, BLOCK_WORDS};
+use crate::source::Runs;
 use crate::{Program, WeightId, WeightSource, Weights};
 use cryptflow_ring::Tensor;
 use std::borrow::Cow;
@@ -77,32 +78,62 @@ impl WeightSource for ModelFile {
     }
 
     fn load(&self, id: WeightId) -> Result<Cow<'_, [u64]>, ArtifactError> {
-        let entry = self
-            .entries
-            .get(id)
-            .ok_or(ArtifactError::NoSuchWeight(id))?;
-        let mut words = vec![0u64; entry.len];
-        {
-            // Read straight into the words (no second buffer of the weight's size).
-            let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
-            let mut file = self
-                .file
-                .lock()
-                .map_err(|_| ArtifactError::Read(std::io::Error::other("a reader panicked")))?;
-            file.seek(SeekFrom::Start(entry.offset))
-                .map_err(ArtifactError::Read)?;
-            file.read_exact(bytes).map_err(|e| match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => ArtifactError::Changed(id),
-                _ => ArtifactError::Read(e),
-            })?;
+        let entry = self.entry(id)?;
+        let mut runs = self.load_runs(id, entry.len)?;
+        match (runs.next(), entry.len) {
+            (Some(run), _) => run,
+            (None, 0) => Ok(Cow::Owned(Vec::new())),
+            (None, _) => Err(ArtifactError::Changed(id)),
         }
-        if blake3::hash(bytemuck::cast_slice(&words)).as_bytes() != &entry.hash {
-            return Err(ArtifactError::Changed(id));
-        }
-        // Stored little endian: a no-op on little-endian machines.
-        for w in &mut words {
-            *w = u64::from_le(*w);
-        }
-        Ok(Cow::Owned(words))
+    }
+
+    fn load_runs(&self, id: WeightId, run_len: usize) -> Result<Runs<'_>, ArtifactError> {
+        let entry = self.entry(id)?;
+        let mut hasher = blake3::Hasher::new();
+        let mut at = 0;
+        Ok(Box::new(std::iter::from_fn(move || {
+            if at >= entry.len {
+                return None;
+            }
+            let n = run_len.clamp(1, entry.len - at);
+            let run = self.read_words(id, entry.offset + at as u64 * 8, n);
+            at += n;
+            let checked = run.and_then(|words| {
+                hasher.update(bytemuck::cast_slice(&words));
+                if at == entry.len && hasher.finalize().as_bytes() != &entry.hash {
+                    return Err(ArtifactError::Changed(id));
+                }
+                Ok(Cow::Owned(words.into_iter().map(u64::from_le).collect()))
+            });
+            // The first error ends the runs.
+            if checked.is_err() {
+                at = entry.len;
+            }
+            Some(checked)
+        })))
+    }
+}
+
+impl ModelFile {
+    fn entry(&self, id: WeightId) -> Result<&Entry, ArtifactError> {
+        self.entries.get(id).ok_or(ArtifactError::NoSuchWeight(id))
+    }
+
+    /// `n` words at byte `offset`, as stored (little endian).
+    fn read_words(&self, id: WeightId, offset: u64, n: usize) -> Result<Vec<u64>, ArtifactError> {
+        let mut words = vec![0u64; n];
+        // Read straight into the words (no second buffer of their size).
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words);
+        let mut file = self
+            .file
+            .lock()
+            .map_err(|_| ArtifactError::Read(std::io::Error::other("a reader panicked")))?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(ArtifactError::Read)?;
+        file.read_exact(bytes).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => ArtifactError::Changed(id),
+            _ => ArtifactError::Read(e),
+        })?;
+        Ok(words)
     }
 }

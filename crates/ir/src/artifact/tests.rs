@@ -172,3 +172,49 @@ fn a_header_claiming_more_than_the_file_holds_allocates_nothing() {
     let err = read(&header).unwrap_err().to_string();
     assert!(err.contains("bytes of weights missing"), "{err}");
 }
+
+#[test]
+fn a_weight_read_in_runs_is_its_elements_in_order_in_memory_and_from_the_file() {
+    let (_, w) = sample();
+    let (_dir, path) = on_disk(&written());
+    let file = ModelFile::open(&path).expect("opens");
+    let sources: [&dyn WeightSource; 2] = [&w, &file];
+    for source in sources {
+        for run_len in [1, 2, 3, 10] {
+            let runs: Vec<Vec<u64>> = (source.load_runs(1, run_len).expect("weight 1"))
+                .map(|run| run.expect("a run").into_owned())
+                .collect();
+            let expected: Vec<Vec<u64>> = w.tensors[1]
+                .data()
+                .chunks(run_len)
+                .map(<[u64]>::to_vec)
+                .collect();
+            assert_eq!(runs, expected, "runs of {run_len}");
+        }
+        assert!(matches!(
+            source.load_runs(2, 1).err(),
+            Some(ArtifactError::NoSuchWeight(2))
+        ));
+    }
+}
+
+#[test]
+fn a_weight_changed_after_opening_fails_at_its_last_run() {
+    let bytes = written();
+    let (_dir, path) = on_disk(&bytes);
+    let file = ModelFile::open(&path).expect("opens");
+    // Weight 1's first element changed: its first run reads (the hash covers the whole
+    // weight), the last one fails, and nothing follows the failure.
+    let mut changed = bytes.clone();
+    changed[data_start(&bytes) + 3 * 8] ^= 0x80;
+    std::fs::write(&path, &changed).expect("rewritten");
+    let runs: Vec<_> = file.load_runs(1, 2).expect("weight 1").collect();
+    assert_eq!(runs.len(), 2);
+    assert!(runs[0].is_ok());
+    assert!(matches!(runs[1], Err(ArtifactError::Changed(1))));
+    // Cut short under it: the run that cannot be read fails and ends the runs.
+    std::fs::write(&path, &bytes[..bytes.len() - 8]).expect("rewritten");
+    let runs: Vec<_> = file.load_runs(1, 1).expect("weight 1").collect();
+    assert_eq!(runs.len(), 3);
+    assert!(matches!(runs[2], Err(ArtifactError::Changed(1))));
+}

@@ -131,7 +131,10 @@ fn a_weight_too_large_for_the_budget_is_blocked_by_output_units() {
     let planned = plan(&p, Some(32)).expect("fits in blocks");
     assert_eq!(planned.blocks, [Some(262)]);
     assert_eq!(planned.extra_rounds, 0, "blocks go one way");
-    assert_eq!(planned.peak_mib[0], owner_with_blocks(262_000).div_ceil(MIB));
+    assert_eq!(
+        planned.peak_mib[0],
+        owner_with_blocks(262_000).div_ceil(MIB)
+    );
     // 16 MiB: ≤ 63036 words; 2^16 gives 65 rows (65000), 2^15 gives 32.
     assert_eq!(plan(&p, Some(16)).expect("fits").blocks, [Some(32)]);
 }
