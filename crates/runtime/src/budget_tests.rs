@@ -6,11 +6,13 @@ use crate::client::client_session;
 use crate::helper::helper_session;
 use crate::owner::owner_session;
 use crate::report::Recorder;
+use crate::{decode_output, encode_input, plain};
 use cryptflow_compiler::passes::liveness::plan_frees;
 use cryptflow_compiler::passes::memory;
 use cryptflow_ir::{Instruction, Kernel, Program, Weights};
 use cryptflow_net::MemoryTransport;
 use cryptflow_protocol::PairwiseSeeds;
+use cryptflow_ring::conv::ConvGeometry;
 use cryptflow_ring::pool::PoolGeometry;
 use cryptflow_ring::{Prg, Scale, Seed, Tensor};
 
@@ -73,12 +75,21 @@ fn program() -> Program {
 
 /// One run with fixed seeds: the output and the rounds.
 fn run(program: &Program, input: &Tensor<f32>, seed: u64, budget: Option<u64>) -> (Vec<f32>, u64) {
-    let weights = Weights { tensors: vec![] };
+    run_with(program, &Weights { tensors: vec![] }, input, seed, budget)
+}
+
+fn run_with(
+    program: &Program,
+    weights: &Weights,
+    input: &Tensor<f32>,
+    seed: u64,
+    budget: Option<u64>,
+) -> (Vec<f32>, u64) {
     let [s0, s1, s2] = PairwiseSeeds::for_test(seed);
     let [mut t0, mut t1, mut t2] = MemoryTransport::triple();
     std::thread::scope(|scope| {
         let owner =
-            scope.spawn(|| owner_session(&mut t0, program, &weights, s0, budget, Recorder::new()));
+            scope.spawn(|| owner_session(&mut t0, program, weights, s0, budget, Recorder::new()));
         let helper = scope.spawn(|| helper_session(&mut t2, program, s2, budget, Recorder::new()));
         let prediction =
             client_session(&mut t1, program, input, s1, budget, Recorder::new()).expect("client");
@@ -170,5 +181,120 @@ fn a_malformed_budget_is_refused_naming_its_sender() {
             assert_eq!((from, what), (Party::ModelOwner, "memory budget"));
         }
         other => panic!("expected a malformed budget, got {other:?}"),
+    }
+}
+
+/// `kernel` on x of `input_shape` into `output_shape`, then a truncation by the scale
+/// (so the output depends on the dealt randomness), with random weights of `shapes`.
+fn linear_program(
+    kernel: Kernel,
+    input_shape: Vec<usize>,
+    output_shape: Vec<usize>,
+    shapes: Vec<Vec<usize>>,
+) -> (Program, Weights) {
+    let instruction = |kernel, input, source: &str| Instruction {
+        kernel,
+        inputs: vec![input],
+        output: input + 1,
+        free: vec![],
+        source: source.into(),
+    };
+    let mut program = Program {
+        scale: Scale::new(12).expect("valid"),
+        softmax: None,
+        slot_shapes: vec![input_shape, output_shape.clone(), output_shape],
+        input: 0,
+        output: 2,
+        weight_shapes: shapes.clone(),
+        instructions: vec![
+            instruction(kernel, 0, "linear"),
+            instruction(Kernel::Truncate { bits: 12 }, 1, "truncate"),
+        ],
+    };
+    plan_frees(&mut program);
+    let mut prg = Prg::new(Seed::from_u64(5));
+    let tensors = shapes
+        .into_iter()
+        .map(|shape| {
+            let len = shape.iter().product();
+            let data = (prg.u64s(len).iter())
+                .map(|r| plain::encode((*r % 2000) as f32 / 1000.0 - 1.0, program.scale))
+                .collect();
+            Tensor::new(shape, data).expect("sized")
+        })
+        .collect();
+    (program, Weights { tensors })
+}
+
+/// Under the smallest budget the weight is cut into blocks of output units: the run
+/// sends and draws what the whole run does (bit-identical output, the same rounds) and
+/// computes the product the plaintext evaluator does.
+#[test]
+fn a_run_with_blocked_weights_is_bit_identical_to_the_whole_run() {
+    let conv = ConvGeometry {
+        in_channels: 128,
+        in_height: 8,
+        in_width: 8,
+        out_channels: 128,
+        kernel: [3, 3],
+        strides: [1, 1],
+        pads: [1; 4],
+        dilations: [1, 1],
+        groups: 1,
+    };
+    let programs = [
+        linear_program(
+            Kernel::Conv {
+                geometry: conv,
+                weight: 0,
+                bias: Some(1),
+            },
+            vec![1, 128, 8, 8],
+            vec![1, 128, 8, 8],
+            vec![vec![128, 128, 3, 3], vec![128]],
+        ),
+        // Three rows: each block is a column band of the output.
+        linear_program(
+            Kernel::MatMul {
+                rows: 3,
+                inner: 4096,
+                out: 256,
+                weight: 0,
+                bias: None,
+            },
+            vec![3, 4096],
+            vec![3, 256],
+            vec![vec![256, 4096]],
+        ),
+    ];
+    for (program, weights) in &programs {
+        let smallest = memory::plan(program, Some(1)).expect_err("1 MiB is too small");
+        let budget = Some(smallest.needed_mib);
+        let plan = memory::plan(program, budget).expect("the named budget");
+        let units = memory::weight_units(&program.instructions[0].kernel)
+            .expect("splits")
+            .0;
+        assert!(
+            plan.block(0).is_some_and(|b| b < units),
+            "not blocked: {:?}",
+            plan.blocks
+        );
+        let mut prg = Prg::new(Seed::from_u64(4));
+        let shape = program.slot_shapes[0].clone();
+        let values = (prg.u64s(program.slot_len(0)).iter())
+            .map(|r| (*r % 2000) as f32 / 1000.0 - 1.0)
+            .collect();
+        let input = Tensor::new(shape, values).expect("sized");
+        let (whole, whole_rounds) = run_with(program, weights, &input, 7, None);
+        let (blocked, blocked_rounds) = run_with(program, weights, &input, 7, budget);
+        assert!(whole == blocked, "the output changed in blocks");
+        assert_eq!(blocked_rounds, whole_rounds, "blocks cost no rounds");
+        let (other, _) = run_with(program, weights, &input, 9, None);
+        assert!(other != whole, "the output does not depend on the seeds");
+        let encoded = encode_input(program, &input).expect("encodes");
+        let twin = decode_output(program, &plain::run(program, weights, encoded));
+        for (s, t) in blocked.iter().zip(twin.data()) {
+            assert!((s - t).abs() <= 2.0 / 4096.0, "{s} vs {t}");
+        }
     }
 }

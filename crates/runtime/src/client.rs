@@ -33,12 +33,28 @@ impl Role for Client {
         step: usize,
         f: &dyn Bilinear,
         weight: WeightId,
+        block: Option<usize>,
         x: &[u64],
     ) -> Result<Vec<u64>, RuntimeError> {
         let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
-        let (state, e) = linear::client_start(f, x, &mut prg);
+        let (mut state, e) = linear::client_start(f, x, &mut prg);
         link.send(Party::ModelOwner, step, &e)?;
         link.rounds += 1;
+        if let Some(per_block) = block {
+            // The weight's only use (the plan blocks no other): F arrives block by
+            // block, each used and dropped.
+            let unit = linear::unit_len(f);
+            for (index, units) in linear::blocks(f, Some(per_block)).enumerate() {
+                let round = u16::try_from(index)
+                    .map_err(|_| RuntimeError::Internal("more weight blocks than rounds"))?;
+                let message =
+                    link.recv_round(Party::ModelOwner, MessageKind::MaskedWeight, weight, round)?;
+                let masked = linear::receive_masked_weight(message, units.len() * unit)?;
+                state.add_block(f, units, masked.words());
+            }
+            let c1 = link.recv(Party::Helper, MessageKind::LinearCorrection, step)?;
+            return Ok(state.finish_blocks(f, c1)?);
+        }
         let masked = match self.masked_weights.entry(weight) {
             Entry::Occupied(held) => held.into_mut(),
             Entry::Vacant(slot) => {

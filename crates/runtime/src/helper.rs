@@ -53,7 +53,14 @@ pub(crate) fn helper_session(
             Kernel::Conv {
                 geometry, weight, ..
             } => Some(Outgoing::new(
-                deal_linear(&link, program, step, geometry, *weight, &mut masks_derived),
+                deal_linear(
+                    &link,
+                    step,
+                    geometry,
+                    *weight,
+                    plan.block(step),
+                    &mut masks_derived,
+                ),
                 0,
             )),
             Kernel::MatMul {
@@ -69,17 +76,24 @@ pub(crate) fn helper_session(
                     out: *out,
                 };
                 Some(Outgoing::new(
-                    deal_linear(&link, program, step, &shape, *weight, &mut masks_derived),
+                    deal_linear(
+                        &link,
+                        step,
+                        &shape,
+                        *weight,
+                        plan.block(step),
+                        &mut masks_derived,
+                    ),
                     0,
                 ))
             }
             Kernel::Scale { weight } => Some(Outgoing::new(
                 deal_linear(
                     &link,
-                    program,
                     step,
                     &Elementwise { len: n },
                     *weight,
+                    None,
                     &mut masks_derived,
                 ),
                 0,
@@ -140,24 +154,31 @@ fn deal_selects(
 /// Rather than hold every mask of the model, the helper recomputes B from its stream at
 /// each use: the first use takes the stream fresh, later ones re-derive it (the same B,
 /// never a new pad), which the seeds' debug record of used streams tells apart.
+///
+/// Under a memory plan that blocks the weight (`block` output units a block), B is
+/// drawn block by block from the same stream, so the helper holds one block of it.
 fn deal_linear(
     link: &Link,
-    program: &Program,
     step: usize,
     f: &dyn Bilinear,
     weight: WeightId,
+    block: Option<usize>,
     masks_derived: &mut HashSet<WeightId>,
 ) -> LinearCorrection {
-    let len = program.weight_shapes[weight].iter().product();
     let id = StreamId::for_weight(weight);
     let mut mask_prg = if masks_derived.insert(weight) {
         link.stream(Party::ModelOwner, id)
     } else {
         link.seeds.rederive(Party::ModelOwner, id)
     };
-    let mask = linear::weight_mask(len, &mut mask_prg);
     let (mut p0, mut p1) = pair_streams(link, stream(step, LINEAR));
-    linear::deal(f, &mask, &mut p0, &mut p1)
+    let mut dealer = linear::Dealer::start(f, &mut p0, &mut p1);
+    let unit = linear::unit_len(f);
+    for units in linear::blocks(f, block) {
+        let mask = linear::weight_mask(units.len() * unit, &mut mask_prg);
+        dealer.add_block(f, units, &mask);
+    }
+    dealer.finish()
 }
 
 #[cfg(test)]

@@ -34,8 +34,19 @@ impl<'t> Link<'t> {
         step: usize,
         message: &M,
     ) -> Result<(), RuntimeError> {
-        let label = Label::new(M::KIND, step, 0);
-        self.send_labelled(to, label, message.words())
+        self.send_round(to, step, 0, message)
+    }
+
+    /// Sends `message` as the one of kind `M` at `step`, round `round` (a message in
+    /// parts: one per round).
+    pub fn send_round<M: Message>(
+        &mut self,
+        to: Party,
+        step: usize,
+        round: u16,
+        message: &M,
+    ) -> Result<(), RuntimeError> {
+        self.send_labelled(to, Label::new(M::KIND, step, round), message.words())
     }
 
     /// Sends a message built by a protocol step as the one of instruction `step`.

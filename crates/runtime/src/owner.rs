@@ -4,7 +4,8 @@ use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
 use crate::shareholder::{self, Role, LINEAR};
 use crate::{session, RuntimeError};
-use cryptflow_ir::{Program, WeightId, WeightSource};
+use cryptflow_compiler::passes::memory::{self, MemoryPlan};
+use cryptflow_ir::{Program, Runs, WeightId, WeightSource};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::msgs::{MaskedWeight, MessageKind, OutputShare};
@@ -19,41 +20,120 @@ struct ModelOwner<'w> {
     weights: &'w dyn WeightSource,
     /// The weights already masked and sent to P1 (each once per session).
     masked_sent: HashSet<WeightId>,
-    /// Each weight in the order of first use with its `F = W − B`, from the masking
-    /// thread.
+    /// Each weight (or block of it) in the order of first use with its `F = W − B`,
+    /// from the masking thread.
     masked: Receiver<Result<Masked<'w>, RuntimeError>>,
 }
 
-/// A weight at its first use: loaded by the masking thread, with its masked form.
+/// A weight at its first use, or one block of it: loaded by the masking thread, with
+/// its masked form.
 struct Masked<'w> {
     id: WeightId,
+    /// The block's number (0 for a whole weight).
+    block: usize,
     weight: Cow<'w, [u64]>,
     masked: MaskedWeight,
 }
 
-/// Loads and masks the weights of `streams`, in order, on a thread of its own, one weight ahead of
-/// its use (the channel is a rendezvous, so the thread holds at most one finished
-/// weight and its masked form, which the memory plan counts): P0 sends each F at the weight's first use (so
-/// P1 holds only the masked weights in use, never a whole model's), but loading and
-/// masking a large weight there would stall both share-holders; the thread does it
-/// while the protocol waits on the network. The loaded weight goes along, so a weight
-/// read from the model file is read once for its first use. Ends at the first error
-/// or early when the receiver is dropped.
+/// A weight to mask ahead: its id, its mask stream, and the words per block if the
+/// memory plan blocks it.
+struct FirstUse {
+    id: WeightId,
+    mask: Prg,
+    block_words: Option<usize>,
+}
+
+/// Loads and masks the weights of `first_uses`, in order, on a thread of its own, one
+/// weight (or block) ahead of its use (the channel is a rendezvous, so the thread
+/// holds at most one finished weight or block and its masked form, which the memory
+/// plan counts): P0 sends each F at the weight's first use (so P1 holds only the
+/// masked weights in use, never a whole model's), but loading and masking a large
+/// weight there would stall both share-holders; the thread does it while the protocol
+/// waits on the network. The loaded weight goes along, so a weight read from the model
+/// file is read once for its first use. A blocked weight's mask B is drawn on from the
+/// same stream block after block (as the helper draws it). Ends at the first error or
+/// early when the receiver is dropped.
 fn mask_ahead<'w>(
     weights: &'w dyn WeightSource,
-    streams: Vec<(WeightId, Prg)>,
+    first_uses: Vec<FirstUse>,
     ready: SyncSender<Result<Masked<'w>, RuntimeError>>,
 ) {
-    for (id, mut prg) in streams {
-        let next = weights.load(id).map_err(RuntimeError::from).map(|weight| {
-            let mask = linear::weight_mask(weight.len(), &mut prg);
-            let masked = linear::masked_weight(&weight, mask);
-            Masked { id, weight, masked }
-        });
-        let failed = next.is_err();
-        if ready.send(next).is_err() || failed {
-            return;
+    for FirstUse {
+        id,
+        mut mask,
+        block_words,
+    } in first_uses
+    {
+        let runs = match block_words {
+            Some(words) => weights.load_runs(id, words),
+            None => weights
+                .load(id)
+                .map(|w| Box::new(std::iter::once(Ok(w))) as Runs<'w>),
+        };
+        let runs = match runs {
+            Ok(runs) => runs,
+            Err(error) => {
+                let _ = ready.send(Err(error.into()));
+                return;
+            }
+        };
+        for (block, run) in runs.enumerate() {
+            let next = run.map_err(RuntimeError::from).map(|weight| {
+                let b = linear::weight_mask(weight.len(), &mut mask);
+                let masked = linear::masked_weight(&weight, b);
+                Masked {
+                    id,
+                    block,
+                    weight,
+                    masked,
+                }
+            });
+            let failed = next.is_err();
+            if ready.send(next).is_err() || failed {
+                return;
+            }
         }
+    }
+}
+
+impl ModelOwner<'_> {
+    /// The next weight or block from the masking thread, which must be block `block`
+    /// of weight `id` (weights come in the order of first use, see `mask_ahead`).
+    fn next_masked(&self, id: WeightId, block: usize) -> Result<Masked<'_>, RuntimeError> {
+        match self.masked.recv() {
+            Ok(Ok(next)) if next.id == id && next.block == block => Ok(next),
+            Ok(Err(error)) => Err(error),
+            _ => Err(RuntimeError::Internal("masked weights out of order")),
+        }
+    }
+
+    /// The weight's only use in blocks of `per_block` output units: E first (P1 sends
+    /// it without waiting), then per block, F_b to P1 and f(W_b, X₀ + E) into the share.
+    fn linear_blocked(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        f: &dyn Bilinear,
+        weight: WeightId,
+        per_block: usize,
+        x: &[u64],
+    ) -> Result<Vec<u64>, RuntimeError> {
+        let e = link.recv(Party::Client, MessageKind::MaskedInput, step)?;
+        link.rounds += 1;
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
+        let mut share = linear::OwnerLinear::start(f, x, e, &mut prg)?;
+        let unit = linear::unit_len(f);
+        for (index, units) in linear::blocks(f, Some(per_block)).enumerate() {
+            let block = self.next_masked(weight, index)?;
+            let round = u16::try_from(index)
+                .map_err(|_| RuntimeError::Internal("more weight blocks than rounds"))?;
+            if block.weight.len() != units.len() * unit {
+                return Err(RuntimeError::Internal("a weight block of the wrong length"));
+            }
+            link.send_round(Party::Client, weight, round, &block.masked)?;
+            share.add_block(f, units, &block.weight);
+        }
+        Ok(share.finish())
     }
 }
 
@@ -68,20 +148,21 @@ impl Role for ModelOwner<'_> {
         step: usize,
         f: &dyn Bilinear,
         weight: WeightId,
+        block: Option<usize>,
         x: &[u64],
     ) -> Result<Vec<u64>, RuntimeError> {
-        let w = if self.masked_sent.insert(weight) {
-            // Weights come in the order of first use (see `mask_ahead`).
-            match self.masked.recv() {
-                Ok(Ok(first)) if first.id == weight => {
-                    link.send(Party::Client, weight, &first.masked)?;
-                    first.weight
-                }
-                Ok(Err(error)) => return Err(error),
-                _ => return Err(RuntimeError::Internal("masked weights out of order")),
+        let first_use = self.masked_sent.insert(weight);
+        let w = match (first_use, block) {
+            (true, Some(per_block)) => {
+                return self.linear_blocked(link, step, f, weight, per_block, x);
             }
-        } else {
-            self.weights.load(weight)?
+            (true, None) => {
+                let first = self.next_masked(weight, 0)?;
+                link.send(Party::Client, weight, &first.masked)?;
+                first.weight
+            }
+            // The plan blocks only a weight's single use.
+            (false, _) => self.weights.load(weight)?,
         };
         let e = link.recv(Party::Client, MessageKind::MaskedInput, step)?;
         link.rounds += 1;
@@ -161,13 +242,10 @@ pub(crate) fn owner_session(
     let setup = recorder.elapsed();
     let n = program.slot_len(program.input);
     let x0 = sharing::owner_input_share(n, &mut link.stream(Party::Client, StreamId::INPUT));
-    let streams: Vec<(WeightId, Prg)> = session::first_use_order(program)
-        .into_iter()
-        .map(|id| (id, link.stream(Party::Helper, StreamId::for_weight(id))))
-        .collect();
+    let first_uses = first_uses(program, &plan, &link);
     let z0 = std::thread::scope(|scope| {
         let (ready, masked) = std::sync::mpsc::sync_channel(0);
-        scope.spawn(move || mask_ahead(weights, streams, ready));
+        scope.spawn(move || mask_ahead(weights, first_uses, ready));
         let mut owner = ModelOwner {
             weights,
             masked_sent: HashSet::new(),
@@ -181,4 +259,23 @@ pub(crate) fn owner_session(
     link.rounds += 1;
     let online = recorder.elapsed() - setup;
     Ok(recorder.finish(&link, setup, online))
+}
+
+/// Each weight at its first use, in order, with its mask stream and the plan's words
+/// per block.
+fn first_uses(program: &Program, plan: &MemoryPlan, link: &Link) -> Vec<FirstUse> {
+    let mut seen = HashSet::new();
+    (program.instructions.iter().enumerate())
+        .filter_map(|(step, instruction)| {
+            let id = instruction.kernel.linear_weight()?;
+            seen.insert(id).then(|| FirstUse {
+                id,
+                mask: link.stream(Party::Helper, StreamId::for_weight(id)),
+                block_words: plan.block(step).and_then(|units| {
+                    let (_, unit_len) = memory::weight_units(&instruction.kernel)?;
+                    Some(units * unit_len)
+                }),
+            })
+        })
+        .collect()
 }

@@ -130,14 +130,6 @@ pub(crate) fn linear_weight_uses(program: &Program) -> HashMap<WeightId, usize> 
     uses
 }
 
-/// The weights of linear layers in the order of their first use.
-pub(crate) fn first_use_order(program: &Program) -> Vec<WeightId> {
-    let mut seen = std::collections::HashSet::new();
-    linear_weights(program)
-        .filter(|w| seen.insert(*w))
-        .collect()
-}
-
 /// The weight of every linear instruction, in program order (repeats included).
 fn linear_weights(program: &Program) -> impl Iterator<Item = WeightId> + '_ {
     program

@@ -21,13 +21,16 @@ pub(crate) const SELECT: u8 = 1;
 pub(crate) trait Role {
     fn party(&self) -> Party;
 
-    /// This party's share of `f(W, X)` for the model owner's weight `weight`.
+    /// This party's share of `f(W, X)` for the model owner's weight `weight`, with W
+    /// in blocks of `block` output units if the memory plan says so (only a weight's
+    /// single use is blocked).
     fn linear(
         &mut self,
         link: &mut Link,
         step: usize,
         f: &dyn Bilinear,
         weight: WeightId,
+        block: Option<usize>,
         x: &[u64],
     ) -> Result<Vec<u64>, RuntimeError>;
 
@@ -67,15 +70,7 @@ pub(crate) fn run(
     slots::execute(program, input_share, |step, instruction, operands| {
         recorder.begin(link);
         let kernel = &instruction.kernel;
-        let out = execute(
-            role,
-            link,
-            program,
-            plan.piece(step),
-            step,
-            kernel,
-            operands,
-        )?;
+        let out = execute(role, link, program, plan, step, kernel, operands)?;
         recorder.end(link, &instruction.source, instruction.kernel.name());
         Ok(out)
     })
@@ -86,13 +81,14 @@ fn execute(
     role: &mut dyn Role,
     link: &mut Link,
     program: &Program,
-    piece: Option<usize>,
+    plan: &MemoryPlan,
     step: usize,
     kernel: &Kernel,
     operands: &[(&[u64], &[usize])],
 ) -> Result<Vec<u64>, RuntimeError> {
     let party = role.party();
     let scale = program.scale;
+    let (piece, block) = (plan.piece(step), plan.block(step));
     let (x, shape) = operands[0];
     Ok(match kernel {
         Kernel::Conv {
@@ -100,7 +96,7 @@ fn execute(
             weight,
             bias,
         } => {
-            let mut z = role.linear(link, step, geometry, *weight, x)?;
+            let mut z = role.linear(link, step, geometry, *weight, block, x)?;
             if let Some(b) = bias {
                 role.add_constant(&mut z, *b, local::add_channel_bias)?;
             }
@@ -118,14 +114,14 @@ fn execute(
                 inner: *inner,
                 out: *out,
             };
-            let mut z = role.linear(link, step, &shape, *weight, x)?;
+            let mut z = role.linear(link, step, &shape, *weight, block, x)?;
             if let Some(b) = bias {
                 role.add_constant(&mut z, *b, local::add_row_bias)?;
             }
             z
         }
         Kernel::Scale { weight } => {
-            role.linear(link, step, &Elementwise { len: x.len() }, *weight, x)?
+            role.linear(link, step, &Elementwise { len: x.len() }, *weight, None, x)?
         }
         Kernel::Truncate { bits } => {
             let mut z = x.to_vec();
