@@ -75,6 +75,18 @@ struct PlanReport {
     smallest_budget_mib: u64,
     /// The steps that run in pieces, in program order.
     pieced_steps: Vec<PiecedStep>,
+    /// The linear steps whose weight is read, masked and sent in blocks.
+    blocked_steps: Vec<BlockedStep>,
+}
+
+#[derive(Debug, Serialize)]
+struct BlockedStep {
+    step: usize,
+    node: String,
+    kernel: &'static str,
+    /// Output channels (Conv) or features (MatMul) per block.
+    units_per_block: usize,
+    blocks: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,7 +101,7 @@ struct PiecedStep {
 
 impl PlanReport {
     fn new(program: &cryptflow_ir::Program, budget_mib: Option<u64>) -> Result<Self> {
-        use cryptflow_compiler::passes::memory::plan;
+        use cryptflow_compiler::passes::memory::{self, plan};
         let chosen = plan(program, budget_mib).map_err(|e| inputs::usage(e.into()))?;
         // A budget of 0 is met by no program: its refusal names the smallest that is.
         let smallest_budget_mib = plan(program, Some(0)).err().map_or(0, |e| e.needed_mib);
@@ -104,12 +116,26 @@ impl PlanReport {
                 })
             })
             .collect();
+        let blocked_steps = (program.instructions.iter().enumerate())
+            .filter_map(|(step, instruction)| {
+                let per_block = chosen.block(step)?;
+                let (units, _) = memory::weight_units(&instruction.kernel)?;
+                Some(BlockedStep {
+                    step,
+                    node: instruction.source.clone(),
+                    kernel: instruction.kernel.name(),
+                    units_per_block: per_block,
+                    blocks: units.div_ceil(per_block.max(1)),
+                })
+            })
+            .collect();
         Ok(PlanReport {
             budget_mib,
             peak_mib: chosen.peak_mib,
             extra_rounds: chosen.extra_rounds,
             smallest_budget_mib,
             pieced_steps,
+            blocked_steps,
         })
     }
 }
@@ -197,15 +223,23 @@ fn print_plan(plan: &PlanReport) {
         Some(budget) => {
             println!(
                 "memory plan for {budget} MiB per party: estimated peak {p0} / {p1} / {p2} MiB, \
-                 {} steps in pieces, {} more rounds (the smallest budget that works is {} MiB)",
+                 {} steps in pieces, {} more rounds, {} weights in blocks (the smallest budget \
+                 that works is {} MiB)",
                 plan.pieced_steps.len(),
                 plan.extra_rounds,
+                plan.blocked_steps.len(),
                 plan.smallest_budget_mib
             );
             for step in &plan.pieced_steps {
                 println!(
                     "  step {:>4} {:<8} {}: pieces of {} elements, +{} rounds",
                     step.step, step.kernel, step.node, step.piece_elements, step.extra_rounds
+                );
+            }
+            for step in &plan.blocked_steps {
+                println!(
+                    "  step {:>4} {:<8} {}: weight in {} blocks of {} outputs, no more rounds",
+                    step.step, step.kernel, step.node, step.blocks, step.units_per_block
                 );
             }
         }

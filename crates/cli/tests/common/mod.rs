@@ -329,6 +329,36 @@ pub fn conv_relu_pool(channels: usize, side: usize) -> ModelProto {
     })
 }
 
+/// x [1, inner] -> Gemm(W [out, inner], transB) -> y [1, out], opset 13: one weight
+/// of `inner` × `out`, for a model owner whose weight, not its activations, is the
+/// memory.
+pub fn dense(inner: usize, out: usize) -> ModelProto {
+    let mut gemm = node("Gemm", "fc", &["x", "w"], "y");
+    gemm.attribute.push(AttributeProto {
+        name: Some("transB".into()),
+        r#type: Some(AttributeType::Int as i32),
+        i: Some(1),
+        ..Default::default()
+    });
+    let weight = TensorProto {
+        name: Some("w".into()),
+        dims: vec![out as i64, inner as i64],
+        data_type: Some(DataType::Float as i32),
+        float_data: (0..inner * out)
+            .map(|i| ((i * 7919) % 17) as f32 / 64.0 - 0.125)
+            .collect(),
+        ..Default::default()
+    };
+    opset13_model(GraphProto {
+        name: Some("dense".into()),
+        node: vec![gemm],
+        initializer: vec![weight],
+        input: vec![float_value("x", &[1, inner as i64])],
+        output: vec![float_value("y", &[1, out as i64])],
+        ..Default::default()
+    })
+}
+
 /// A model of one graph, opset 13, as the tests' models are written.
 fn opset13_model(graph: GraphProto) -> ModelProto {
     ModelProto {

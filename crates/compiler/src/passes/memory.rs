@@ -271,11 +271,12 @@ fn step_costs(program: &Program, block_limit: Option<usize>) -> Vec<StepCost> {
         let batches = select_batches(&instruction.kernel, n);
         let weight = held[step];
         let linear = linear_working_set(&instruction.kernel, n, weight / 8);
+        let selects = select_working_set(&instruction.kernel, &batches);
         // P0 reads each weight (or block) from the compiled file when it is used
         // (runtime/src/owner.rs): at its step it holds it, its masked form and the
         // bytes going out; its masking thread holds the next one and its mask in any
         // step. The client holds the masked weight in use, the helper its mask.
-        let common = BASE_BYTES + live + linear * 8 * LINEAR_WORDS;
+        let common = BASE_BYTES + live + linear * 8 * LINEAR_WORDS + selects;
         costs.push(StepCost {
             fixed: [
                 common + 3 * weight + ahead[step],
@@ -368,6 +369,25 @@ pub fn select_batches(kernel: &Kernel, n: usize) -> Vec<usize> {
         }
         Kernel::MaxPool(geometry) => cryptflow_ring::pool::max_tree_sizes(&geometry.windows()),
         _ => Vec::new(),
+    }
+}
+
+/// The bytes a select kernel holds beside its pieces: the whole batch's inputs and
+/// outputs (a Clip's differences and ReLUs, a MaxPool level's differences and
+/// ReLUs), and a MaxPool's tree, a vector of candidates per window (measured on
+/// ResNet50's first MaxPool, 2026-12-03: 39 MiB beside its pieces, 19 MiB of which
+/// the activations).
+fn select_working_set(kernel: &Kernel, batches: &[usize]) -> u64 {
+    let whole = 2 * 8 * batches.first().copied().unwrap_or(0) as u64;
+    match kernel {
+        Kernel::MaxPool(geometry) => {
+            let windows = geometry.output_len() as u64;
+            let candidates: u64 = geometry.windows().iter().map(|w| w.len() as u64).sum();
+            // A Vec per window: its header and the allocator's 16 bytes.
+            whole + windows * 40 + candidates * 8
+        }
+        Kernel::Clip { .. } => whole,
+        _ => 0,
     }
 }
 

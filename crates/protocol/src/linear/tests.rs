@@ -180,10 +180,10 @@ fn blocks_cover_the_units_in_order_and_unsplittable_maps_are_one() {
     };
     let got: Vec<_> = blocks(&product, Some(2)).collect();
     assert_eq!(got, [0..2, 2..4, 4..5]);
-    assert_eq!(blocks(&product, None).collect::<Vec<_>>(), [0..5]);
+    assert_eq!(blocks(&product, None).collect::<Vec<_>>(), vec![0..5]);
     assert_eq!(unit_len(&product), 2);
     // Grouped convolutions and elementwise products are one block whatever is asked.
     assert_eq!(conv_geometry().units(), 1);
     let f = Elementwise { len: 9 };
-    assert_eq!(blocks(&f, Some(2)).collect::<Vec<_>>(), [0..1]);
+    assert_eq!(blocks(&f, Some(2)).collect::<Vec<_>>(), vec![0..1]);
 }
