@@ -289,8 +289,11 @@ const MMAP_THRESHOLD_VAR: &str = "MALLOC_MMAP_THRESHOLD_";
 /// malloc raises its mmap threshold each time a large block is freed, after which
 /// large buffers (weights, masks, select state) come from the heap, and what they
 /// leave behind stays resident: ResNet50's model owner peaked at 112 MiB under a
-/// 96 MiB budget planned for 89, and at 86 MiB with the threshold fixed at 128 KiB,
-/// so that every large buffer is mapped and unmapped by itself. The threshold is read
+/// 96 MiB budget planned for 89, and at 73–74 MiB with the threshold fixed at 128 KiB
+/// or 4 MiB, so that every large buffer is mapped and unmapped by itself. 4 MiB: each
+/// mapping costs its page faults, and at 128 KiB the run took up to 1.25× the time
+/// (one run each, 2026-12-03: 21.1 s at 128 KiB, 16.3 s at 4 MiB, 14.2 s at 32 MiB,
+/// where the owner's peak was 87 MiB again). The threshold is read
 /// from the environment at start-up (setting it later needs `mallopt`, unsafe code),
 /// so the party runs itself again with it: `exec` replaces this process, keeping its
 /// id, arguments and standard streams.
@@ -304,7 +307,7 @@ fn with_fixed_mmap_threshold() -> Result<()> {
     let me = std::env::current_exe().context("cannot find this program to restart it")?;
     let error = std::process::Command::new(me)
         .args(std::env::args_os().skip(1))
-        .env(MMAP_THRESHOLD_VAR, "131072")
+        .env(MMAP_THRESHOLD_VAR, "4194304")
         .exec();
     Err(error).context("cannot restart with a fixed malloc mmap threshold")
 }
