@@ -28,6 +28,8 @@ pub struct LayerLine {
     pub kernel: String,
     pub seconds: f64,
     pub bytes_sent: u64,
+    #[serde(default)]
+    pub rounds: u64,
 }
 
 impl From<&LayerReport> for LayerLine {
@@ -37,8 +39,101 @@ impl From<&LayerReport> for LayerLine {
             kernel: l.kernel.to_owned(),
             seconds: l.seconds,
             bytes_sent: l.bytes_sent,
+            rounds: l.rounds,
         }
     }
+}
+
+/// One step of the program as `--profile` reports it: the client's time in it, the
+/// bytes each party sent in it, and its rounds.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProfileLayer {
+    pub step: usize,
+    /// The model node the step comes from.
+    pub node: String,
+    pub kernel: String,
+    pub seconds: f64,
+    pub bytes_sent: [u64; 3],
+    pub rounds: u64,
+}
+
+/// The three parties' per-step records side by side (each records every step).
+pub fn profile(lines: &[PartyLine; 3]) -> Vec<ProfileLayer> {
+    let [owner, client, helper] = lines.each_ref().map(|line| &line.layers);
+    (client.iter().enumerate())
+        .map(|(step, layer)| {
+            let sent = |layers: &[LayerLine]| layers.get(step).map_or(0, |l| l.bytes_sent);
+            ProfileLayer {
+                step,
+                node: layer.source.clone(),
+                kernel: layer.kernel.clone(),
+                seconds: layer.seconds,
+                bytes_sent: [sent(owner), layer.bytes_sent, sent(helper)],
+                rounds: layer.rounds,
+            }
+        })
+        .collect()
+}
+
+/// The `--profile` table: every step, then the kernels by their share of the time.
+pub fn print_profile(layers: &[ProfileLayer]) {
+    let total: f64 = layers.iter().map(|l| l.seconds).sum();
+    println!(
+        "{:>5}  {:<28} {:<10} {:>9} {:>6}  {:>24}  {:>6}",
+        "step", "node", "kernel", "ms", "%", "sent P0/P1/P2 KiB", "rounds"
+    );
+    for l in layers {
+        let [a, b, c] = l.bytes_sent.map(|x| x.div_ceil(1024));
+        println!(
+            "{:>5}  {:<28} {:<10} {:>9.2} {:>6.1}  {:>24}  {:>6}",
+            l.step,
+            truncate(&l.node, 28),
+            l.kernel,
+            l.seconds * 1e3,
+            share(l.seconds, total),
+            format!("{a} / {b} / {c}"),
+            l.rounds
+        );
+    }
+    let mut kernels: Vec<(String, f64, u64, u64)> = Vec::new();
+    for l in layers {
+        let sent = l.bytes_sent.iter().sum::<u64>();
+        match kernels.iter_mut().find(|k| k.0 == l.kernel) {
+            Some(k) => {
+                k.1 += l.seconds;
+                k.2 += sent;
+                k.3 += l.rounds;
+            }
+            None => kernels.push((l.kernel.clone(), l.seconds, sent, l.rounds)),
+        }
+    }
+    kernels.sort_by(|a, b| b.1.total_cmp(&a.1));
+    println!("by kernel (time of the client's steps, bytes of all three parties):");
+    for (kernel, seconds, sent, rounds) in kernels {
+        println!(
+            "  {kernel:<10} {:>9.1} ms {:>5.1}%  {:>10.1} MiB  {rounds:>5} rounds",
+            seconds * 1e3,
+            share(seconds, total),
+            mib(sent)
+        );
+    }
+}
+
+fn share(part: f64, total: f64) -> f64 {
+    if total > 0.0 {
+        100.0 * part / total
+    } else {
+        0.0
+    }
+}
+
+/// `text` cut to `width` characters, the last an ellipsis if it was longer.
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let kept: String = text.chars().take(width.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
 
 /// The `--json` object of `infer`, `plain` and `party`. `infer` and `plain` fill in
@@ -58,6 +153,9 @@ pub struct InferenceJson {
     pub rounds: u64,
     /// Peak resident memory of each party's process; null as for `bytes_sent`.
     pub peak_rss_mib: [Option<f64>; 3],
+    /// Per step, with `--profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Vec<ProfileLayer>>,
 }
 
 /// Index of the largest value (the first one on ties).

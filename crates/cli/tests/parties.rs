@@ -379,3 +379,53 @@ fn infer_tls_runs_the_three_parties_over_tls_with_keys_made_for_the_run() {
         "{result}"
     );
 }
+
+/// `infer --profile`: one record per step in order, the client's rounds and bytes in
+/// them adding up to the run's (all but the output's round and bytes, sent after the
+/// last step), a convolution's bytes at the client (its masked input) and a ReLU's
+/// rounds; the text table ends with the kernels by time.
+#[test]
+fn infer_profile_reports_every_step_adding_up_to_the_run() {
+    let lenet = model("lenet.onnx");
+    let digit = digit_7();
+    let args = [
+        "infer",
+        path_str(&lenet),
+        "--input",
+        path_str(&digit),
+        "--profile",
+    ];
+    let outcome = cryptflow(&[&args[..], &["--json"]].concat());
+    assert_eq!(outcome.code(), Some(0), "stderr:\n{}", outcome.stderr);
+    let run: Value = serde_json::from_str(&outcome.stdout).expect("one JSON object");
+    let layers = run["layers"].as_array().expect("layers with --profile");
+    assert!(layers.len() >= 8, "{} steps", layers.len());
+    let number = |v: &Value| v.as_u64().expect("a count");
+    for (i, layer) in layers.iter().enumerate() {
+        assert_eq!(number(&layer["step"]), i as u64);
+    }
+    let rounds: u64 = layers.iter().map(|l| number(&l["rounds"])).sum();
+    assert_eq!(
+        rounds + 1,
+        number(&run["rounds"]),
+        "the output is one round"
+    );
+    let client_sent: u64 = layers.iter().map(|l| number(&l["bytes_sent"][1])).sum();
+    assert!(client_sent > 0 && client_sent <= number(&run["bytes_sent"][1]));
+    let of_kernel = |kernel: &str| {
+        layers
+            .iter()
+            .find(|l| l["kernel"] == kernel)
+            .unwrap_or_else(|| panic!("a {kernel} step"))
+    };
+    assert!(number(&of_kernel("Conv")["bytes_sent"][1]) > 0);
+    assert!(number(&of_kernel("Relu")["rounds"]) > 0);
+    assert_eq!(number(&of_kernel("Truncate")["rounds"]), 0);
+
+    let text = cryptflow(&args);
+    assert_eq!(text.code(), Some(0), "stderr:\n{}", text.stderr);
+    assert!(text.stdout.contains("by kernel"), "{}", text.stdout);
+    // Without --profile the JSON stays small.
+    let plain = cryptflow(&args[..4]);
+    assert!(!plain.stdout.contains("by kernel"));
+}

@@ -13,6 +13,8 @@ pub struct LayerReport {
     pub kernel: &'static str,
     pub seconds: f64,
     pub bytes_sent: u64,
+    /// Rounds between the share-holders in this step (0 at the helper).
+    pub rounds: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -35,6 +37,7 @@ pub(crate) struct Recorder {
     started: Instant,
     layer_started: Instant,
     layer_stats: CommStats,
+    layer_rounds: u64,
     layers: Vec<LayerReport>,
 }
 
@@ -44,6 +47,7 @@ impl Recorder {
             started: Instant::now(),
             layer_started: Instant::now(),
             layer_stats: CommStats::default(),
+            layer_rounds: 0,
             layers: Vec::new(),
         }
     }
@@ -51,6 +55,7 @@ impl Recorder {
     pub fn begin(&mut self, link: &Link) {
         self.layer_started = Instant::now();
         self.layer_stats = link.stats();
+        self.layer_rounds = link.rounds;
     }
 
     pub fn end(&mut self, link: &Link, source: &str, kernel: &'static str) {
@@ -59,6 +64,7 @@ impl Recorder {
             kernel,
             seconds: self.layer_started.elapsed().as_secs_f64(),
             bytes_sent: link.stats().since(&self.layer_stats).bytes_sent,
+            rounds: link.rounds.saturating_sub(self.layer_rounds),
         });
     }
 

@@ -3,7 +3,7 @@
 use crate::image_input::Preprocess;
 use crate::inputs;
 use crate::orchestrate::{run_local, CompiledModel, LocalRun};
-use crate::report::{argmax, mib, InferenceJson, PartyLine};
+use crate::report::{argmax, mib, print_profile, profile, InferenceJson, PartyLine};
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
@@ -24,6 +24,11 @@ pub struct InferArgs {
     /// Print one JSON object on stdout and nothing else there.
     #[arg(long)]
     pub json: bool,
+    /// Report every step of the program: the client's time in it, the bytes each
+    /// party sent and its rounds, then the kernels by their share of the time (with
+    /// --json: `layers`).
+    #[arg(long)]
+    pub profile: bool,
     /// Seconds allowed for the parties to connect, and for progress on any message
     /// (a party that sends or takes no byte for this long is reported; in malicious
     /// mode after three such timeouts).
@@ -62,11 +67,17 @@ pub fn run(args: InferArgs) -> Result<()> {
         security: &args.security,
         memory_budget: args.memory_budget,
     })?;
-    let result = summarize(&lines);
+    let mut result = summarize(&lines);
+    if args.profile {
+        result.layers = Some(profile(&lines));
+    }
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
     } else {
         print_human(&result);
+        if let Some(layers) = &result.layers {
+            print_profile(layers);
+        }
     }
     Ok(())
 }
@@ -84,6 +95,7 @@ pub fn summarize(lines: &[PartyLine; 3]) -> InferenceJson {
         bytes_sent: lines.each_ref().map(|line| Some(line.bytes_sent)),
         rounds: client.rounds,
         peak_rss_mib: lines.each_ref().map(|line| Some(line.peak_rss_mib)),
+        layers: None,
     }
 }
 

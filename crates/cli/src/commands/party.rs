@@ -249,6 +249,7 @@ fn own_view(me: Party, line: &PartyLine) -> InferenceJson {
         bytes_sent,
         rounds: line.rounds,
         peak_rss_mib,
+        layers: None,
     }
 }
 
@@ -289,11 +290,11 @@ const MMAP_THRESHOLD_VAR: &str = "MALLOC_MMAP_THRESHOLD_";
 /// malloc raises its mmap threshold each time a large block is freed, after which
 /// large buffers (weights, masks, select state) come from the heap, and what they
 /// leave behind stays resident: ResNet50's model owner peaked at 112 MiB under a
-/// 96 MiB budget planned for 89, and at 73–74 MiB with the threshold fixed at 128 KiB
-/// or 4 MiB, so that every large buffer is mapped and unmapped by itself. 4 MiB: each
-/// mapping costs its page faults, and at 128 KiB the run took up to 1.25× the time
-/// (one run each, 2026-12-03: 21.1 s at 128 KiB, 16.3 s at 4 MiB, 14.2 s at 32 MiB,
-/// where the owner's peak was 87 MiB again). The threshold is read
+/// 96 MiB budget planned for 89, and at 73–80 MiB with the threshold fixed at 4 MiB,
+/// so that every buffer above it is mapped and unmapped by itself. A mapping costs
+/// its page faults (ResNet50 under a 512 MiB budget, whole batches: 1.2–1.3× the
+/// unbounded time at 4 MiB), but 16 MiB let the malicious owner reach 101 MiB under
+/// 96 (`bench memory --runs 3`, 2026-12-03), so 4 MiB. The threshold is read
 /// from the environment at start-up (setting it later needs `mallopt`, unsafe code),
 /// so the party runs itself again with it: `exec` replaces this process, keeping its
 /// id, arguments and standard streams.

@@ -24,6 +24,7 @@ pub fn run(args: InferArgs) -> Result<()> {
         bytes_sent: [Some(0); 3],
         rounds: 0,
         peak_rss_mib: [Some(peak_rss_mib()), Some(0.0), Some(0.0)],
+        layers: None,
     };
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
