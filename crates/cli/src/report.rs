@@ -44,8 +44,9 @@ impl From<&LayerReport> for LayerLine {
     }
 }
 
-/// One step of the program as `--profile` reports it: the client's time in it, the
-/// bytes each party sent in it, and its rounds.
+/// One step of the program as `--profile` reports it: the time in it (the client's,
+/// or this party's in `party --profile`), the bytes each party sent in it (null for a
+/// party whose process this is not), and its rounds.
 #[derive(Clone, Debug, Serialize)]
 pub struct ProfileLayer {
     pub step: usize,
@@ -53,24 +54,35 @@ pub struct ProfileLayer {
     pub node: String,
     pub kernel: String,
     pub seconds: f64,
-    pub bytes_sent: [u64; 3],
+    pub bytes_sent: [Option<u64>; 3],
     pub rounds: u64,
 }
 
 /// The three parties' per-step records side by side (each records every step).
 pub fn profile(lines: &[PartyLine; 3]) -> Vec<ProfileLayer> {
-    let [owner, client, helper] = lines.each_ref().map(|line| &line.layers);
-    (client.iter().enumerate())
-        .map(|(step, layer)| {
-            let sent = |layers: &[LayerLine]| layers.get(step).map_or(0, |l| l.bytes_sent);
-            ProfileLayer {
-                step,
-                node: layer.source.clone(),
-                kernel: layer.kernel.clone(),
-                seconds: layer.seconds,
-                bytes_sent: [sent(owner), layer.bytes_sent, sent(helper)],
-                rounds: layer.rounds,
-            }
+    profile_of(1, lines.each_ref().map(|line| Some(line.layers.as_slice())))
+}
+
+/// One party's own per-step records (`party --profile`): the others' bytes unknown.
+pub fn own_profile(me: usize, layers: &[LayerLine]) -> Vec<ProfileLayer> {
+    let mut parties = [None; 3];
+    if let Some(slot) = parties.get_mut(me) {
+        *slot = Some(layers);
+    }
+    profile_of(me, parties)
+}
+
+/// Steps as party `timer` records them, with the bytes of each party known here.
+fn profile_of(timer: usize, parties: [Option<&[LayerLine]>; 3]) -> Vec<ProfileLayer> {
+    let steps = parties.get(timer).copied().flatten().unwrap_or_default();
+    (steps.iter().enumerate())
+        .map(|(step, layer)| ProfileLayer {
+            step,
+            node: layer.source.clone(),
+            kernel: layer.kernel.clone(),
+            seconds: layer.seconds,
+            bytes_sent: parties.map(|p| Some(p?.get(step)?.bytes_sent)),
+            rounds: layer.rounds,
         })
         .collect()
 }
@@ -83,7 +95,9 @@ pub fn print_profile(layers: &[ProfileLayer]) {
         "step", "node", "kernel", "ms", "%", "sent P0/P1/P2 KiB", "rounds"
     );
     for l in layers {
-        let [a, b, c] = l.bytes_sent.map(|x| x.div_ceil(1024));
+        let [a, b, c] = l
+            .bytes_sent
+            .map(|x| x.map_or_else(|| "?".to_owned(), |x| x.div_ceil(1024).to_string()));
         println!(
             "{:>5}  {:<28} {:<10} {:>9.2} {:>6.1}  {:>24}  {:>6}",
             l.step,
@@ -97,7 +111,7 @@ pub fn print_profile(layers: &[ProfileLayer]) {
     }
     let mut kernels: Vec<(String, f64, u64, u64)> = Vec::new();
     for l in layers {
-        let sent = l.bytes_sent.iter().sum::<u64>();
+        let sent = l.bytes_sent.iter().flatten().sum::<u64>();
         match kernels.iter_mut().find(|k| k.0 == l.kernel) {
             Some(k) => {
                 k.1 += l.seconds;
@@ -108,7 +122,7 @@ pub fn print_profile(layers: &[ProfileLayer]) {
         }
     }
     kernels.sort_by(|a, b| b.1.total_cmp(&a.1));
-    println!("by kernel (time of the client's steps, bytes of all three parties):");
+    println!("by kernel (time and bytes of the steps above, of the parties known here):");
     for (kernel, seconds, sent, rounds) in kernels {
         println!(
             "  {kernel:<10} {:>9.1} ms {:>5.1}%  {:>10.1} MiB  {rounds:>5} rounds",

@@ -429,3 +429,37 @@ fn infer_profile_reports_every_step_adding_up_to_the_run() {
     let plain = cryptflow(&args[..4]);
     assert!(!plain.stdout.contains("by kernel"));
 }
+
+/// `party --profile --json`: the party's own steps, its bytes in each known and the
+/// others' null (it cannot see what they sent); the helper, which deals, sends in
+/// some step.
+#[test]
+fn party_profile_reports_its_own_steps_with_nulls_for_the_others() {
+    let scratch = tempfile::tempdir().unwrap();
+    let input = flat_digit_7(scratch.path());
+    let logreg = shown(&model("logreg.onnx"));
+    let (peers, _) = free_peers();
+    let owner = party("0", &peers, &["--model", &logreg, "--plaintext", "--json"]);
+    let helper = party("2", &peers, &["--plaintext", "--json", "--profile"]);
+    let client = party(
+        "1",
+        &peers,
+        &["--input", path_str(&input), "--plaintext", "--json"],
+    );
+    let outcomes = [owner, client, helper].map(|p| p.finish_within(Duration::from_secs(30)));
+    for outcome in &outcomes {
+        assert_eq!(outcome.code(), Some(0), "stderr:\n{}", outcome.stderr);
+    }
+    let owner = json_line(&outcomes[0].stdout);
+    assert!(owner.get("layers").is_none(), "only with --profile");
+    let helper = json_line(&outcomes[2].stdout);
+    let layers = helper["layers"].as_array().expect("the helper's steps");
+    assert!(!layers.is_empty());
+    let mut sent = 0;
+    for layer in layers {
+        let bytes = layer["bytes_sent"].as_array().expect("three entries");
+        assert!(bytes[0].is_null() && bytes[1].is_null(), "{layer}");
+        sent += bytes[2].as_u64().expect("its own bytes");
+    }
+    assert!(sent > 0, "the helper deals in some step");
+}

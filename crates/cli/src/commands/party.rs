@@ -1,7 +1,9 @@
 //! `cryptflow party`: one party of the protocol, for running on three hosts.
 
 use crate::inputs;
-use crate::report::{argmax, peak_rss_mib, InferenceJson, LayerLine, PartyLine};
+use crate::report::{
+    argmax, own_profile, peak_rss_mib, print_profile, InferenceJson, LayerLine, PartyLine,
+};
 use crate::security::Mode;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -70,6 +72,11 @@ pub struct PartyArgs {
     /// Print one JSON line with the party's measurements (used by `infer`).
     #[arg(long, hide = true)]
     pub report: bool,
+    /// Report every step of the program as this party saw it: its time, the bytes
+    /// this party sent and the rounds, then the kernels by share of the time (with
+    /// --json: `layers`).
+    #[arg(long, conflicts_with = "report")]
+    pub profile: bool,
 }
 
 /// How the output is printed.
@@ -172,7 +179,14 @@ pub fn run(args: PartyArgs) -> Result<()> {
         (_, true) => Output::Report,
         _ => Output::Human,
     };
-    print_outcome(me, &report, output, format, args.security.mode)
+    print_outcome(
+        me,
+        &report,
+        output,
+        format,
+        args.security.mode,
+        args.profile,
+    )
 }
 
 /// The TLS identity from --key and --certs; `None` with --plaintext. Giving neither
@@ -199,6 +213,7 @@ fn print_outcome(
     output: Option<cryptflow_ring::Tensor<f32>>,
     format: Output,
     mode: Mode,
+    profile: bool,
 ) -> Result<()> {
     let line = PartyLine {
         party: me.index(),
@@ -215,7 +230,13 @@ fn print_outcome(
     };
     match format {
         Output::Report => println!("{}", serde_json::to_string(&line)?),
-        Output::Json => println!("{}", serde_json::to_string(&own_view(me, &line))?),
+        Output::Json => {
+            let mut view = own_view(me, &line);
+            if profile {
+                view.layers = Some(own_profile(me.index(), &line.layers));
+            }
+            println!("{}", serde_json::to_string(&view)?)
+        }
         Output::Human => {
             if let Some(values) = &line.output {
                 println!("output: {values:?}");
@@ -227,6 +248,9 @@ fn print_outcome(
                 crate::report::mib(line.bytes_sent),
                 line.rounds
             );
+            if profile {
+                print_profile(&own_profile(me.index(), &line.layers));
+            }
         }
     }
     Ok(())
