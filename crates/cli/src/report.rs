@@ -72,6 +72,12 @@ pub fn own_profile(me: usize, layers: &[LayerLine]) -> Vec<ProfileLayer> {
     profile_of(me, parties)
 }
 
+/// The three parties' per-step records of one run in this process (`bench`).
+pub fn profile_of_reports(reports: [&cryptflow_runtime::PartyReport; 3]) -> Vec<ProfileLayer> {
+    let lines = reports.map(|r| r.layers.iter().map(LayerLine::from).collect::<Vec<_>>());
+    profile_of(1, lines.each_ref().map(|l| Some(l.as_slice())))
+}
+
 /// Steps as party `timer` records them, with the bytes of each party known here.
 fn profile_of(timer: usize, parties: [Option<&[LayerLine]>; 3]) -> Vec<ProfileLayer> {
     let steps = parties.get(timer).copied().flatten().unwrap_or_default();

@@ -280,3 +280,31 @@ fn only_bench_memory_takes_a_budget() {
     let outcome = cryptflow(&["bench", "mnist", "--memory-budget", "64"]);
     assert_fails(&outcome, 2, &["bench memory"]);
 }
+
+/// `bench mnist --profile`: each row carries its last run's steps, whose rounds add up
+/// to the row's but the output's; the process-per-party suite refuses it.
+#[test]
+fn bench_profile_gives_each_row_its_steps() {
+    let outcome = cryptflow(&[
+        "bench",
+        "mnist",
+        "--runs",
+        "1",
+        "--mode",
+        "semi-honest",
+        "--json",
+        "--profile",
+    ]);
+    assert_eq!(outcome.code(), Some(0), "stderr:\n{}", outcome.stderr);
+    let rows: Vec<Value> = (outcome.stdout.lines())
+        .map(|line| serde_json::from_str(line).expect("a JSON row"))
+        .collect();
+    assert_eq!(rows.len(), 4, "one row per net");
+    for row in &rows {
+        let layers = row["layers"].as_array().expect("layers with --profile");
+        let rounds: u64 = layers.iter().filter_map(|l| l["rounds"].as_u64()).sum();
+        assert_eq!(Some(rounds + 1), row["rounds"].as_u64(), "{}", row["net"]);
+    }
+    let refused = cryptflow(&["bench", "memory", "--profile"]);
+    assert_fails(&refused, 2, &["--profile is for `bench mnist`"]);
+}

@@ -9,7 +9,7 @@
 
 use crate::commands::demo::models_dir;
 use crate::inputs;
-use crate::report::mib;
+use crate::report::{mib, print_profile, profile_of_reports, ProfileLayer};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use cryptflow_runtime::loopback::{run_on_loopback_in_mode, LoopbackRun};
@@ -57,6 +57,11 @@ pub struct BenchArgs {
     /// `memory`: the input `.npy` (default target/photos/chelsea.npy).
     #[arg(long)]
     pub input: Option<PathBuf>,
+    /// `mnist`, `imagenet`: after the table, every step of each network's last run
+    /// (the client's time, the bytes each party sent, the rounds) and the kernels by
+    /// share of the time; with --json, `layers` in each row.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -97,6 +102,9 @@ struct Row {
     bytes_sent: [u64; 3],
     total_mib: f64,
     rounds: u64,
+    /// With --profile: per step, the last run's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    layers: Option<Vec<ProfileLayer>>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -108,6 +116,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
             "--memory-budget, --model and --input are for `bench memory`, which runs each \
              party in a process of its own (e.g. bench memory --model models/lenet.onnx \
              --input models/digits/digit_7.npy --memory-budget 16)"
+        )));
+    }
+    if args.profile && matches!(args.suite, Suite::Memory | Suite::Compile) {
+        return Err(inputs::usage(anyhow::anyhow!(
+            "--profile is for `bench mnist` and `bench imagenet`; for one run of a model \
+             under a budget, use `infer MODEL --input X --memory-budget MIB --profile`"
         )));
     }
     match args.suite {
@@ -172,6 +186,7 @@ fn mnist(args: &BenchArgs) -> Result<()> {
     if !args.json {
         print_table(&rows, args.runs);
         print_table_v_references();
+        print_profiles(&rows);
     }
     Ok(())
 }
@@ -193,6 +208,7 @@ fn imagenet(args: &BenchArgs) -> Result<()> {
     if !args.json {
         print_table(&rows, args.runs);
         print_paper_reference();
+        print_profiles(&rows);
     }
     Ok(())
 }
@@ -242,7 +258,14 @@ fn measure(
     let mut rows = Vec::new();
     let mut semi_honest_ms = None;
     for ((mode, _), runs) in modes.iter().zip(&runs) {
-        let row = summarize_runs(net, mode, runs, semi_honest_ms);
+        let mut row = summarize_runs(net, mode, runs, semi_honest_ms);
+        if let (true, Some(last)) = (args.profile, runs.last()) {
+            row.layers = Some(profile_of_reports([
+                &last.owner,
+                &last.prediction.report,
+                &last.helper,
+            ]));
+        }
         if *mode == "semi-honest" {
             semi_honest_ms = Some(row.median_ms);
         }
@@ -284,6 +307,17 @@ fn summarize_runs(
         bytes_sent,
         total_mib: mib(bytes_sent.iter().sum()),
         rounds: last.prediction.report.rounds,
+        layers: None,
+    }
+}
+
+/// Each row's steps (`--profile`), after the table.
+fn print_profiles(rows: &[Row]) {
+    for row in rows {
+        if let Some(layers) = &row.layers {
+            println!("\n{} {}, the last run:", row.net, row.mode);
+            print_profile(layers);
+        }
     }
 }
 
