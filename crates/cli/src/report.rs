@@ -167,6 +167,9 @@ pub struct InferenceJson {
     pub shape: Option<Vec<usize>>,
     pub top1: Option<usize>,
     pub wall_s: f64,
+    /// The client's time from its input ready (the session set up) to the output
+    /// revealed; `wall_s` adds the setup (seeds, program, plan).
+    pub online_s: f64,
     /// Bytes each party sent, indexed by party; null for a party whose process this
     /// is not.
     pub bytes_sent: [Option<u64>; 3],

@@ -401,6 +401,7 @@ fn infer_json_prints_one_object_with_the_documented_fields() {
         [
             "bytes_sent",
             "mode",
+            "online_s",
             "output",
             "peak_rss_mib",
             "rounds",
@@ -442,6 +443,11 @@ fn infer_json_prints_one_object_with_the_documented_fields() {
     assert!(object["rounds"].as_u64().expect("rounds is an integer") > 0);
     let wall_s = object["wall_s"].as_f64().expect("wall_s is a number");
     assert!(wall_s > 0.0 && wall_s < 60.0, "{wall_s}");
+    let online_s = object["online_s"].as_f64().expect("online_s is a number");
+    assert!(
+        online_s > 0.0 && online_s < wall_s,
+        "{online_s} of {wall_s}"
+    );
     let peak = numbers("peak_rss_mib");
     assert_eq!(peak.len(), 3);
     assert!(peak.iter().all(|&m| m > 0.0), "{peak:?}");

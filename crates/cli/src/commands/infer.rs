@@ -92,6 +92,7 @@ pub fn summarize(lines: &[PartyLine; 3]) -> InferenceJson {
         shape: Some(client.shape.clone().unwrap_or_default()),
         output: Some(output),
         wall_s: client.setup_s + client.online_s,
+        online_s: client.online_s,
         bytes_sent: lines.each_ref().map(|line| Some(line.bytes_sent)),
         rounds: client.rounds,
         peak_rss_mib: lines.each_ref().map(|line| Some(line.peak_rss_mib)),

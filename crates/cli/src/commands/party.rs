@@ -270,6 +270,7 @@ fn own_view(me: Party, line: &PartyLine) -> InferenceJson {
         shape: line.shape.clone(),
         output: line.output.clone(),
         wall_s: line.setup_s + line.online_s,
+        online_s: line.online_s,
         bytes_sent,
         rounds: line.rounds,
         peak_rss_mib,

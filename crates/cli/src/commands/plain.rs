@@ -21,6 +21,8 @@ pub fn run(args: InferArgs) -> Result<()> {
         shape: Some(output.shape().to_vec()),
         output: Some(output.into_data()),
         wall_s,
+        // One process, no session: all of it is online.
+        online_s: wall_s,
         bytes_sent: [Some(0); 3],
         rounds: 0,
         peak_rss_mib: [Some(peak_rss_mib()), Some(0.0), Some(0.0)],
