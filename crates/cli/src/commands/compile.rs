@@ -223,8 +223,8 @@ fn print_plan(plan: &PlanReport) {
         Some(budget) => {
             println!(
                 "memory plan for {budget} MiB per party: estimated peak {p0} / {p1} / {p2} MiB, \
-                 {} steps in pieces, {} more rounds, {} weights in blocks (the smallest budget \
-                 that works is {} MiB)",
+                 steps in pieces: {}, more rounds: {}, weights in blocks: {} (the smallest \
+                 budget that works is {} MiB)",
                 plan.pieced_steps.len(),
                 plan.extra_rounds,
                 plan.blocked_steps.len(),
