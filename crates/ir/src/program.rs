@@ -144,6 +144,21 @@ pub struct Program {
 }
 
 impl Program {
+    /// How many instructions use each weight of a linear layer (the model owner masks
+    /// a weight at its first use, the client drops it after its last, and the memory
+    /// plan blocks only a weight used once).
+    pub fn linear_weight_uses(&self) -> std::collections::HashMap<WeightId, usize> {
+        let mut uses = std::collections::HashMap::new();
+        for weight in self
+            .instructions
+            .iter()
+            .filter_map(|i| i.kernel.linear_weight())
+        {
+            *uses.entry(weight).or_insert(0) += 1;
+        }
+        uses
+    }
+
     pub fn input_shape(&self) -> &[usize] {
         &self.slot_shapes[self.input]
     }

@@ -184,6 +184,21 @@ fn a_malformed_budget_is_refused_naming_its_sender() {
     }
 }
 
+/// A 3×3 convolution, stride 1, padded to keep a `side` × `side` image's size.
+fn same_conv(in_channels: usize, out_channels: usize, side: usize, groups: usize) -> ConvGeometry {
+    ConvGeometry {
+        in_channels,
+        in_height: side,
+        in_width: side,
+        out_channels,
+        kernel: [3, 3],
+        strides: [1, 1],
+        pads: [1; 4],
+        dilations: [1, 1],
+        groups,
+    }
+}
+
 /// `kernel` on x of `input_shape` into `output_shape`, then a truncation by the scale
 /// (so the output depends on the dealt randomness), with random weights of `shapes`.
 fn linear_program(
@@ -231,17 +246,7 @@ fn linear_program(
 /// computes the product the plaintext evaluator does.
 #[test]
 fn a_run_with_blocked_weights_is_bit_identical_to_the_whole_run() {
-    let conv = ConvGeometry {
-        in_channels: 128,
-        in_height: 8,
-        in_width: 8,
-        out_channels: 128,
-        kernel: [3, 3],
-        strides: [1, 1],
-        pads: [1; 4],
-        dilations: [1, 1],
-        groups: 1,
-    };
+    let conv = same_conv(128, 128, 8, 1);
     let programs = [
         linear_program(
             Kernel::Conv {
@@ -296,5 +301,50 @@ fn a_run_with_blocked_weights_is_bit_identical_to_the_whole_run() {
         for (s, t) in blocked.iter().zip(twin.data()) {
             assert!((s - t).abs() <= 2.0 / 4096.0, "{s} vs {t}");
         }
+    }
+}
+
+/// The plan sizes the model owner's blocks by the compiler's rule, the protocol cuts
+/// them by `Bilinear::units`: the two must split every kernel alike (a grouped
+/// convolution not at all).
+#[test]
+fn the_plan_and_the_protocol_split_weights_alike() {
+    use cryptflow_protocol::linear::{self, Bilinear, MatMulShape};
+    let conv = |groups| same_conv(8, 16, 5, groups);
+    let cases: Vec<(Kernel, Box<dyn Bilinear>)> = vec![
+        (
+            Kernel::Conv {
+                geometry: conv(1),
+                weight: 0,
+                bias: None,
+            },
+            Box::new(conv(1)),
+        ),
+        (
+            Kernel::Conv {
+                geometry: conv(2),
+                weight: 0,
+                bias: None,
+            },
+            Box::new(conv(2)),
+        ),
+        (
+            Kernel::MatMul {
+                rows: 3,
+                inner: 7,
+                out: 5,
+                weight: 0,
+                bias: None,
+            },
+            Box::new(MatMulShape {
+                rows: 3,
+                inner: 7,
+                out: 5,
+            }),
+        ),
+    ];
+    for (kernel, f) in &cases {
+        let protocol = (f.units() > 1).then(|| (f.units(), linear::unit_len(f.as_ref())));
+        assert_eq!(memory::weight_units(kernel), protocol, "{}", kernel.name());
     }
 }

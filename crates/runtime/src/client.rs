@@ -150,7 +150,7 @@ pub(crate) fn client_session(
     let z1 = shareholder::run(
         &mut Client {
             masked_weights: HashMap::new(),
-            uses_left: session::linear_weight_uses(program),
+            uses_left: program.linear_weight_uses(),
         },
         &mut link,
         program,

@@ -8,11 +8,10 @@
 
 use crate::RuntimeError;
 use cryptflow_compiler::passes::memory::{self, MemoryPlan};
-use cryptflow_ir::{Program, WeightId};
+use cryptflow_ir::Program;
 use cryptflow_net::Transport;
 use cryptflow_protocol::PairwiseSeeds;
 use cryptflow_ring::{Party, Seed};
-use std::collections::HashMap;
 
 pub fn establish_seeds(transport: &mut dyn Transport) -> Result<PairwiseSeeds, RuntimeError> {
     let me = transport.me();
@@ -119,21 +118,3 @@ pub fn agree_plan(
 /// The BLAKE3 hash of a program as it went over the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProgramHash(pub [u8; 32]);
-
-/// How many instructions use each weight of a linear layer: P0 masks a weight for P1
-/// at its first use, and P1 drops the masked weight after its last.
-pub(crate) fn linear_weight_uses(program: &Program) -> HashMap<WeightId, usize> {
-    let mut uses = HashMap::new();
-    for weight in linear_weights(program) {
-        *uses.entry(weight).or_insert(0) += 1;
-    }
-    uses
-}
-
-/// The weight of every linear instruction, in program order (repeats included).
-fn linear_weights(program: &Program) -> impl Iterator<Item = WeightId> + '_ {
-    program
-        .instructions
-        .iter()
-        .filter_map(|i| i.kernel.linear_weight())
-}

@@ -105,7 +105,7 @@ impl MemoryPlan {
 /// Plans `program` for a budget of `budget_mib` MiB per party (`None`: unbounded).
 pub fn plan(program: &Program, budget_mib: Option<u64>) -> Result<MemoryPlan, BudgetTooSmall> {
     let Some(budget) = budget_mib else {
-        return Ok(plan_with(program, None, &step_costs(program, None)));
+        return Ok(plan_with(None, &step_costs(program, None)));
     };
     // Every block limit that fits, the fewest extra rounds first, then the largest
     // blocks (the first tried).
@@ -118,7 +118,7 @@ pub fn plan(program: &Program, budget_mib: Option<u64>) -> Result<MemoryPlan, Bu
     let mut smallest = Vec::new();
     for limit in limits {
         let steps = step_costs(program, limit);
-        let planned = plan_with(program, Some(budget), &steps);
+        let planned = plan_with(Some(budget), &steps);
         if planned.pieces.len() == steps.len()
             && best
                 .as_ref()
@@ -133,7 +133,7 @@ pub fn plan(program: &Program, budget_mib: Option<u64>) -> Result<MemoryPlan, Bu
 
 /// The plan for one block limit: each step's largest piece within `budget`. Stops at
 /// the first step that does not fit (its pieces are then fewer than the steps).
-fn plan_with(program: &Program, budget_mib: Option<u64>, steps: &[StepCost]) -> MemoryPlan {
+fn plan_with(budget_mib: Option<u64>, steps: &[StepCost]) -> MemoryPlan {
     let mut pieces = Vec::with_capacity(steps.len());
     let mut peak = [0u64; 3];
     let mut step_extra_rounds = Vec::with_capacity(steps.len());
@@ -152,7 +152,6 @@ fn plan_with(program: &Program, budget_mib: Option<u64>, steps: &[StepCost]) -> 
         }
         pieces.push(piece);
     }
-    debug_assert_eq!(steps.len(), program.instructions.len());
     MemoryPlan {
         budget_mib,
         pieces,
@@ -296,14 +295,7 @@ fn step_costs(program: &Program, block_limit: Option<usize>) -> Vec<StepCost> {
 /// block: only a weight larger than the limit, used by this step alone, whose kernel
 /// splits by output units (the client keeps a weight used twice whole).
 fn weight_blocks(program: &Program, block_limit: Option<usize>) -> Vec<Option<usize>> {
-    let mut uses = std::collections::HashMap::new();
-    for w in program
-        .instructions
-        .iter()
-        .filter_map(|i| i.kernel.linear_weight())
-    {
-        *uses.entry(w).or_insert(0usize) += 1;
-    }
+    let uses = program.linear_weight_uses();
     (program.instructions.iter())
         .map(|i| {
             let limit = block_limit?;
@@ -382,7 +374,8 @@ fn select_working_set(kernel: &Kernel, batches: &[usize]) -> u64 {
     match kernel {
         Kernel::MaxPool(geometry) => {
             let windows = geometry.output_len() as u64;
-            let candidates: u64 = geometry.windows().iter().map(|w| w.len() as u64).sum();
+            // Each select takes one candidate out of a window, down to one a window.
+            let candidates = windows + batches.iter().sum::<usize>() as u64;
             // A Vec per window: its header and the allocator's 16 bytes.
             whole + windows * 40 + candidates * 8
         }

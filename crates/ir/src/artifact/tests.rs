@@ -135,15 +135,21 @@ fn any_flipped_bit_is_caught_in_memory_and_at_open() {
     assert!(message.contains("compile the model again"), "{message}");
 }
 
-#[test]
-fn a_weight_changed_after_opening_is_caught_at_its_load() {
+/// The sample on disk, opened (and so checked whole), then weight 1's first byte
+/// changed in place under the open file; the bytes as written first.
+fn opened_then_weight_1_changed() -> (Vec<u8>, tempfile::TempDir, std::path::PathBuf, ModelFile) {
     let bytes = written();
-    let (_dir, path) = on_disk(&bytes);
+    let (dir, path) = on_disk(&bytes);
     let file = ModelFile::open(&path).expect("opens");
-    // Weight 1's first byte, changed in place under the open file.
     let mut changed = bytes.clone();
     changed[data_start(&bytes) + 3 * 8] ^= 0x80;
     std::fs::write(&path, &changed).expect("rewritten");
+    (bytes, dir, path, file)
+}
+
+#[test]
+fn a_weight_changed_after_opening_is_caught_at_its_load() {
+    let (bytes, _dir, path, file) = opened_then_weight_1_changed();
     assert!(matches!(file.load(1), Err(ArtifactError::Changed(1))));
     assert_eq!(file.load(0).expect("unchanged").as_ref(), &[1, u64::MAX, 7]);
     // And a file cut short under it.
@@ -200,14 +206,9 @@ fn a_weight_read_in_runs_is_its_elements_in_order_in_memory_and_from_the_file() 
 
 #[test]
 fn a_weight_changed_after_opening_fails_at_its_last_run() {
-    let bytes = written();
-    let (_dir, path) = on_disk(&bytes);
-    let file = ModelFile::open(&path).expect("opens");
-    // Weight 1's first element changed: its first run reads (the hash covers the whole
-    // weight), the last one fails, and nothing follows the failure.
-    let mut changed = bytes.clone();
-    changed[data_start(&bytes) + 3 * 8] ^= 0x80;
-    std::fs::write(&path, &changed).expect("rewritten");
+    // Its first run reads (the hash covers the whole weight), the last one fails, and
+    // nothing follows the failure.
+    let (bytes, _dir, path, file) = opened_then_weight_1_changed();
     let runs: Vec<_> = file.load_runs(1, 2).expect("weight 1").collect();
     assert_eq!(runs.len(), 2);
     assert!(runs[0].is_ok());

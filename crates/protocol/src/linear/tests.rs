@@ -1,5 +1,5 @@
 use super::*;
-use crate::testing::{reconstruct, share, streams};
+use crate::testing::{reconstruct, share, streams, subtract};
 use crate::StreamId;
 use cryptflow_ring::Seed;
 
@@ -102,34 +102,72 @@ fn wrong_length_messages_are_rejected() {
     assert!(receive_masked_weight(vec![0; 5], 6).is_err());
 }
 
+/// Where each block's weight mask comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BlockMasks {
+    /// The next words of the weight's mask stream (the protocol).
+    Continued,
+    /// Broken: every block's B from the start of the stream again, one pad reused.
+    Restarted,
+}
+
 /// The protocol with W, F and B in blocks of `per_block` output units: P0 masks and
 /// sends F block by block, the helper draws B block by block from the same stream.
+/// Returns P0's and P1's shares and the blocks of F that P1 received.
 fn run_blocked<F: Bilinear>(
     f: &F,
     w: &[u64],
     x: &[u64],
     master: u64,
     per_block: usize,
-) -> (Vec<u64>, Vec<u64>) {
-    let setup = streams(master, StreamId::for_weight(0));
-    let (mut owner_masks, mut helper_masks) = (setup.owner_helper, setup.helper_owner);
+    masks: BlockMasks,
+) -> (Vec<u64>, Vec<u64>, Vec<Vec<u64>>) {
+    let setup = || streams(master, StreamId::for_weight(0));
+    let (mut owner_masks, mut helper_masks) = (setup().owner_helper, setup().helper_owner);
     let mut s = streams(master, StreamId::for_step(3, 0));
     let (x0, x1) = share(x, master + 100);
     let (mut client, e) = client_start(f, &x1, &mut s.client_helper);
     let mut owner = OwnerLinear::start(f, &x0, e.into_words(), &mut s.owner_helper).expect("owner");
     let mut dealer = Dealer::start(f, &mut s.helper_owner, &mut s.helper_client);
     let unit = unit_len(f);
+    let mut received = Vec::new();
     for units in blocks(f, Some(per_block)) {
+        if masks == BlockMasks::Restarted {
+            (owner_masks, helper_masks) = (setup().owner_helper, setup().helper_owner);
+        }
         let words = units.start * unit..units.end * unit;
         let mask = weight_mask(words.len(), &mut owner_masks);
         let sent = masked_weight(&w[words.clone()], mask).into_words();
         let masked = receive_masked_weight(sent, words.len()).expect("a block of F");
         client.add_block(f, units.clone(), masked.words());
+        received.push(masked.into_words());
         owner.add_block(f, units.clone(), &w[words.clone()]);
         dealer.add_block(f, units, &weight_mask(words.len(), &mut helper_masks));
     }
     let c1 = dealer.finish().into_words();
-    (owner.finish(), client.finish_blocks(f, c1).expect("client"))
+    let z1 = client.finish_blocks(f, c1).expect("client");
+    (owner.finish(), z1, received)
+}
+
+/// P1's view of a blocked weight: with B continued from block to block, the
+/// difference of two blocks of F says nothing of W; with one pad reused (the broken
+/// variant, which still computes the right product) it is W₀ − W₁, learnt by P1.
+#[test]
+fn a_mask_reused_across_weight_blocks_is_caught_by_the_client() {
+    let f = MatMulShape {
+        rows: 1,
+        inner: 4,
+        out: 4,
+    };
+    let mut data = Prg::new(Seed::from_u64(23));
+    let (w, x) = (data.u64s(f.weight_len()), data.u64s(f.input_len()));
+    let weight_difference = subtract(&w[..8], &w[8..]);
+    for masks in [BlockMasks::Continued, BlockMasks::Restarted] {
+        let (z0, z1, seen) = run_blocked(&f, &w, &x, 9, 2, masks);
+        assert_eq!(reconstruct(&z0, &z1), f.apply(&w, &x), "{masks:?} computes");
+        let leaked = subtract(&seen[0], &seen[1]) == weight_difference;
+        assert_eq!(leaked, masks == BlockMasks::Restarted, "{masks:?}");
+    }
 }
 
 /// Blocking splits the sums, not the randomness: every block size gives each party
@@ -151,11 +189,8 @@ fn blocked_weights_give_the_shares_of_the_whole_run() {
     let whole = run(&conv, &w, &x, 7);
     assert_eq!(reconstruct(&whole.0, &whole.1), conv::conv2d(&conv, &x, &w));
     for per_block in [1, 2, 4, 6, 100] {
-        assert_eq!(
-            run_blocked(&conv, &w, &x, 7, per_block),
-            whole,
-            "{per_block}"
-        );
+        let (z0, z1, _) = run_blocked(&conv, &w, &x, 7, per_block, BlockMasks::Continued);
+        assert_eq!((z0, z1), whole, "{per_block}");
     }
     let (w, x) = (
         data.u64s(product.weight_len()),
@@ -163,11 +198,8 @@ fn blocked_weights_give_the_shares_of_the_whole_run() {
     );
     let whole = run(&product, &w, &x, 8);
     for per_block in [1, 2, 3, 5] {
-        assert_eq!(
-            run_blocked(&product, &w, &x, 8, per_block),
-            whole,
-            "{per_block}"
-        );
+        let (z0, z1, _) = run_blocked(&product, &w, &x, 8, per_block, BlockMasks::Continued);
+        assert_eq!((z0, z1), whole, "{per_block}");
     }
 }
 
