@@ -13,7 +13,7 @@ use cryptflow_protocol::bits::{self, BitTriples};
 use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::msgs::Message;
 use cryptflow_protocol::pool::{max_tree_sizes, MaxPoolCorrelation, SecureMaxPool};
-use cryptflow_protocol::relu::{ReluCorrelation, SecureSelect};
+use cryptflow_protocol::relu::{ReluCorrelation, SecureSelect, Width};
 use cryptflow_protocol::{sharing, ProtocolError, Step};
 use cryptflow_ring::conv::ConvGeometry;
 use cryptflow_ring::pool::PoolGeometry;
@@ -171,6 +171,7 @@ fn validates(kernel: Kernel, input: usize, output: usize, weights: Vec<usize>) -
             inputs: vec![0],
             output: 1,
             free: vec![],
+            comparison_bits: 64,
             source: "fuzz".into(),
         }],
     };
@@ -355,19 +356,26 @@ fn lockstep<S>(
     }
 }
 
+/// One of the comparison widths, chosen by the fuzzer's seed.
+fn fuzzed_width(seed: u64) -> Width {
+    Width::new(8 << (seed % 4)).unwrap_or(Width::FULL)
+}
+
 /// The correlations of P0 and P1 for a batch, the client's through the tampered dealer
 /// message when P1 is the party under test.
 fn select(n: usize, tested: Party, correlation: &Tamper, rounds: &[Tamper], seed: u64) {
-    let dealt = ReluCorrelation::deal(n, &mut prg(seed, 0), &mut prg(seed, 1));
+    let width = fuzzed_width(seed);
+    let dealt = ReluCorrelation::deal(n, width, &mut prg(seed, 0), &mut prg(seed, 1));
     let tamper = if tested == Party::Client {
         correlation
     } else {
         &Tamper::Keep
     };
-    let Ok(c1) = ReluCorrelation::for_client(n, &mut prg(seed, 1), &tamper.apply(dealt)) else {
+    let Ok(c1) = ReluCorrelation::for_client(n, width, &mut prg(seed, 1), &tamper.apply(dealt))
+    else {
         return;
     };
-    let c0 = ReluCorrelation::draw(&mut prg(seed, 0), n);
+    let c0 = ReluCorrelation::draw(&mut prg(seed, 0), n, width);
     let (x0, x1) = (prg(seed, 2).u64s(n), prg(seed, 3).u64s(n));
     let start =
         |party, x: &[u64], c| SecureSelect::start(party, x, x, c).map(|(s, m)| (s, Step::Send(m)));
@@ -396,18 +404,22 @@ fn max_pool(
     let windows = g.windows();
     let _ = guarded;
     let sizes = max_tree_sizes(&windows);
-    let dealt = MaxPoolCorrelation::deal(&sizes, &mut prg(seed, 0), &mut prg(seed, 1));
+    let width = fuzzed_width(seed);
+    let dealt = MaxPoolCorrelation::deal(&sizes, width, &mut prg(seed, 0), &mut prg(seed, 1));
     let tamper = if tested == Party::Client {
         correlation
     } else {
         &Tamper::Keep
     };
-    let Ok(c1) =
-        MaxPoolCorrelation::for_client(&sizes, &mut prg(seed, 1), tamper.apply(dealt.into_words()))
-    else {
+    let Ok(c1) = MaxPoolCorrelation::for_client(
+        &sizes,
+        width,
+        &mut prg(seed, 1),
+        tamper.apply(dealt.into_words()),
+    ) else {
         return;
     };
-    let c0 = MaxPoolCorrelation::draw(&mut prg(seed, 0), &sizes);
+    let c0 = MaxPoolCorrelation::draw(&mut prg(seed, 0), &sizes, width);
     let (x0, x1) = (
         prg(seed, 2).u64s(g.input_len()),
         prg(seed, 3).u64s(g.input_len()),

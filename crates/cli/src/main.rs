@@ -1,6 +1,7 @@
 //! The `cryptflow` command: secure three-party inference of ONNX models.
 
 mod commands;
+mod comparisons;
 mod image_input;
 mod inputs;
 mod orchestrate;

@@ -99,15 +99,7 @@ fn a_corrupt_compiled_model_says_to_compile_again() {
 #[test]
 fn auto_scale_sweeps_on_calibration_inputs_and_rejects_overflow() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let calibration = dir.path().join("calibration");
-    std::fs::create_dir(&calibration).expect("mkdir");
-    for d in [0, 1, 2, 3, 5, 8] {
-        std::fs::copy(
-            models().join(format!("digits/digit_{d}.npy")),
-            calibration.join(format!("{d}.npy")),
-        )
-        .expect("copy");
-    }
+    let calibration = digits_calibration(dir.path());
     let cfp = dir.path().join("lenet.cfp");
     let out = cryptflow(&[
         "compile",
@@ -132,4 +124,110 @@ fn auto_scale_sweeps_on_calibration_inputs_and_rejects_overflow() {
     // The largest scales put values too close to 2^64 for LeNet's activations.
     assert!(table.lines().any(|l| l.ends_with("overflows")), "{table}");
     assert!((8..=20).contains(&scale));
+}
+
+/// Copies six digits into `dir/calibration`.
+fn digits_calibration(dir: &Path) -> PathBuf {
+    let calibration = dir.join("calibration");
+    std::fs::create_dir(&calibration).expect("mkdir");
+    for d in [0, 1, 2, 3, 5, 8] {
+        std::fs::copy(
+            models().join(format!("digits/digit_{d}.npy")),
+            calibration.join(format!("{d}.npy")),
+        )
+        .expect("copy");
+    }
+    calibration
+}
+
+/// The steps per comparison width of a compile report.
+fn widths(report: &Value) -> Vec<(u64, u64)> {
+    report["comparison_bits"]
+        .as_array()
+        .expect("comparison_bits")
+        .iter()
+        .map(|c| {
+            (
+                c["bits"].as_u64().expect("bits"),
+                c["steps"].as_u64().expect("steps"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn calibration_narrows_the_comparisons_and_the_run_agrees_with_fewer_rounds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let calibration = digits_calibration(dir.path());
+    let lenet = models().join("lenet.onnx");
+    let compile = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["compile", text(&lenet), "-o", text(out), "--json"];
+        args.extend_from_slice(extra);
+        json(&cryptflow(&args))
+    };
+    let (exact, narrow) = (dir.path().join("exact.cfp"), dir.path().join("narrow.cfp"));
+    // LeNet as exported here compares in three steps.
+    assert_eq!(widths(&compile(&exact, &[])), [(64, 3)]);
+    let opted_out = compile(
+        &exact,
+        &["--calibrate", text(&calibration), "--exact-comparisons"],
+    );
+    assert_eq!(widths(&opted_out), [(64, 3)]);
+    let narrowed = widths(&compile(&narrow, &["--calibrate", text(&calibration)]));
+    assert_eq!(
+        narrowed.iter().map(|(_, n)| n).sum::<u64>(),
+        3,
+        "{narrowed:?}"
+    );
+    assert!(narrowed.iter().all(|(bits, _)| *bits < 64), "{narrowed:?}");
+
+    let digit = models().join("digits/digit_4.npy");
+    let infer = |model: &Path| {
+        json(&cryptflow(&[
+            "infer",
+            text(model),
+            "--input",
+            text(&digit),
+            "--json",
+        ]))
+    };
+    let (wide, thin) = (infer(&exact), infer(&narrow));
+    assert_eq!(wide["top1"], thin["top1"]);
+    assert!(
+        thin["rounds"].as_u64() < wide["rounds"].as_u64(),
+        "{thin} vs {wide}"
+    );
+    let total = |r: &Value| -> u64 {
+        r["bytes_sent"]
+            .as_array()
+            .expect("bytes")
+            .iter()
+            .filter_map(Value::as_u64)
+            .sum()
+    };
+    assert!(total(&thin) < total(&wide), "{thin} vs {wide}");
+}
+
+#[test]
+fn comparison_widths_need_the_onnx_model() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let calibration = digits_calibration(dir.path());
+    let cfp = dir.path().join("lenet.cfp");
+    let lenet = models().join("lenet.onnx");
+    json(&cryptflow(&[
+        "compile",
+        text(&lenet),
+        "-o",
+        text(&cfp),
+        "--json",
+    ]));
+    let out = cryptflow(&[
+        "compile",
+        text(&cfp),
+        "-o",
+        text(&dir.path().join("again.cfp")),
+        "--calibrate",
+        text(&calibration),
+    ]);
+    assert!(!out.status.success());
 }

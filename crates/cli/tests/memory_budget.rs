@@ -11,8 +11,8 @@ use prost::Message;
 use serde_json::Value;
 use std::path::Path;
 
-/// 16 channels of 128 × 128: a 262144-element ReLU, about 80 MiB of select state at
-/// P0 and P1 in one piece.
+/// 16 channels of 128 × 128: a 262144-element ReLU, over 48 MiB at P0 and P1 in one
+/// piece (53 measured with the bit-sliced comparison; the plan, conservative, says 96).
 fn write_model(dir: &Path) -> (String, String) {
     let model = dir.join("conv_relu_pool.onnx");
     std::fs::write(&model, conv_relu_pool(16, 128).encode_to_vec()).expect("write model");
@@ -49,9 +49,9 @@ fn every_party_stays_under_the_budget_with_the_unbounded_output() {
     let (model, input) = write_model(dir.path());
     let whole = infer(&model, &input, None);
     let peaks = floats(&whole["peak_rss_mib"]);
-    // The budget must bind: the unbounded run needs more at P0 and P1.
+    // The budget must bind: the unbounded run needs more than 48 MiB at P0 and P1.
     assert!(
-        peaks[0] > 56.0 && peaks[1] > 56.0,
+        peaks[0] > 48.0 && peaks[1] > 48.0,
         "unbounded peaks {peaks:?}"
     );
     let within = infer(&model, &input, Some("48"));
@@ -261,7 +261,7 @@ fn bench_memory_reports_each_budget_measured_or_refused() {
         peaks.iter().all(|&p| p > 0.0 && p <= 48.0),
         "peaks {peaks:?} over 48 MiB"
     );
-    assert!(floats(&whole["peak_rss_mib"])[0] > 56.0, "rows: {rows:?}");
+    assert!(floats(&whole["peak_rss_mib"])[0] > 48.0, "rows: {rows:?}");
     let rounds = |row: &Value| row["rounds"].as_u64().expect("rounds");
     assert_eq!(rounds(within) - rounds(whole), 4 * 8);
     assert!(within["max_diff_lsb"].as_f64().expect("a difference") <= 2.0);

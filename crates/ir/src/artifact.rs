@@ -34,7 +34,7 @@ use thiserror::Error;
 pub const MAGIC: &[u8; 8] = b"CFPROG\0\0";
 /// 2: BLAKE3 trailer; average pooling divides locally (no reciprocal).
 /// 3: the header (with a hash per weight) before the weights, for reading per weight.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 const HASH_BYTES: usize = 32;
 

@@ -104,6 +104,15 @@ impl Kernel {
         }
     }
 
+    /// Whether the step runs secure comparisons (whose width
+    /// [`Instruction::comparison_bits`] sets).
+    pub fn compares(&self) -> bool {
+        matches!(
+            self,
+            Kernel::Relu | Kernel::MaxPool(_) | Kernel::Clip { .. } | Kernel::LeakyRelu { .. }
+        )
+    }
+
     /// The weight of a linear layer (the one a share-holder multiplies by, which P0
     /// masks for P1 at its first use); `None` for every other kernel. A bias added by
     /// `AddConstant` is not one: it is added in the clear by P0.
@@ -124,6 +133,12 @@ pub struct Instruction {
     pub output: SlotId,
     /// Slots whose last use is this instruction: freed right after it (liveness).
     pub free: Vec<SlotId>,
+    /// The bits this step's comparisons (ReLU, max, clip) run on: 8, 16, 32 or 64.
+    /// 64 is exact for every value; a narrower width w is exact while every compared
+    /// value has |x| < 2^(w−1), which the compiler chooses from calibration with a
+    /// margin (DESIGN.md, "Comparison width"). Public, like the rest of the program:
+    /// it sets the message sizes all three parties expect. Ignored by other kernels.
+    pub comparison_bits: u32,
     /// The model node this step comes from, for errors and per-layer reports.
     pub source: String,
 }

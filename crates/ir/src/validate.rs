@@ -59,6 +59,12 @@ impl Program {
             if refs.clone().any(|&s| s >= slots) {
                 return Err(err("slot out of range".into()));
             }
+            if !matches!(ins.comparison_bits, 8 | 16 | 32 | 64) {
+                return Err(err(format!(
+                    "comparison width {} is not 8, 16, 32 or 64 bits",
+                    ins.comparison_bits
+                )));
+            }
             if let Some(&s) = ins.inputs.iter().find(|&&s| !live[s]) {
                 return Err(err(format!(
                     "slot {s} is read before it is written or after it is freed"
@@ -245,6 +251,7 @@ mod tests {
             inputs: vec![i],
             output: i + 1,
             free: vec![i],
+            comparison_bits: 64,
             source: format!("r{i}"),
         };
         Program {
@@ -287,6 +294,22 @@ mod tests {
             .unwrap_err()
             .reason
             .contains("weight 3 out of range"));
+    }
+
+    #[test]
+    fn a_comparison_width_that_is_not_a_protocol_width_is_caught() {
+        for bits in [8, 16, 32, 64] {
+            let mut p = relu_chain();
+            p.instructions[0].comparison_bits = bits;
+            assert_eq!(p.validate(), Ok(()), "{bits}");
+        }
+        for bits in [0, 1, 24, 63, 65, 128] {
+            let mut p = relu_chain();
+            p.instructions[1].comparison_bits = bits;
+            let err = p.validate().expect_err("refused");
+            assert_eq!(err.step, 1);
+            assert!(err.reason.contains("comparison width"), "{err}");
+        }
     }
 
     fn reason(p: &Program) -> String {

@@ -212,40 +212,50 @@ flat_messages! {
     OutputShare => OutputShare,
 }
 
-/// `y = x + r` then `f = v − a`, one of each per element of the batch.
+/// `y = x + r` (mod 2^w, packed w bits an element) then `f = v − a` (one word an
+/// element), for each element of the batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MaskedOpening {
     words: Vec<u64>,
+    /// Words of the packed `y` part.
+    y_words: usize,
 }
 
 impl MaskedOpening {
-    pub fn new(y: impl Iterator<Item = u64>, f: impl Iterator<Item = u64>, n: usize) -> Self {
-        let mut words = Vec::with_capacity(2 * n);
-        words.extend(y);
+    /// From the packed `y` and each element's `f`.
+    pub fn new(y_packed: Vec<u64>, f: impl Iterator<Item = u64>) -> Self {
+        let y_words = y_packed.len();
+        let mut words = y_packed;
         words.extend(f);
-        MaskedOpening { words }
+        MaskedOpening { words, y_words }
     }
 
-    fn half(&self) -> usize {
-        self.words.len() / 2
+    /// The opening from `from` of a batch of `n` whose packed `y` is `y_words` long.
+    pub fn decode_packed(
+        from: Party,
+        words: Vec<u64>,
+        y_words: usize,
+        n: usize,
+    ) -> Result<Self, ProtocolError> {
+        expect_len(from, Self::KIND.name(), &words, y_words.saturating_add(n))?;
+        Ok(MaskedOpening { words, y_words })
     }
 
     pub fn y(&self) -> &[u64] {
-        &self.words[..self.half()]
+        &self.words[..self.y_words]
     }
 
     pub fn f(&self) -> &[u64] {
-        &self.words[self.half()..]
+        &self.words[self.y_words..]
     }
 }
 
 impl Message for MaskedOpening {
     const KIND: MessageKind = MessageKind::MaskedOpening;
 
-    /// `len` is the batch size: the message has `2 · len` words.
+    /// `len` is the batch size of a full-width (64-bit) opening: `2 · len` words.
     fn decode(from: Party, words: Vec<u64>, len: usize) -> Result<Self, ProtocolError> {
-        expect_len(from, Self::KIND.name(), &words, 2 * len)?;
-        Ok(MaskedOpening { words })
+        Self::decode_packed(from, words, len, len)
     }
 
     fn words(&self) -> &[u64] {
@@ -292,6 +302,11 @@ mod tests {
         assert!(err.to_string().contains("ReLU masked opening"), "{err}");
         let ok = MaskedOpening::decode(Party::ModelOwner, vec![1, 2, 3, 4], 2).expect("2 × 2");
         assert_eq!((ok.y(), ok.f()), (&[1, 2][..], &[3, 4][..]));
+        let packed = MaskedOpening::decode_packed(Party::Client, vec![1, 2, 3], 1, 2);
+        let packed = packed.expect("1 packed word and 2 words");
+        assert_eq!((packed.y(), packed.f()), (&[1][..], &[2, 3][..]));
+        let err = MaskedOpening::decode_packed(Party::Client, vec![1, 2, 3], 1, 3);
+        assert!(err.is_err(), "one word short");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::error::ProtocolError;
 use crate::msgs::{Message, Outgoing, SelectCorrection};
-use crate::relu::{self, ReluCorrelation, SecureSelect};
+use crate::relu::{ReluCorrelation, SecureSelect, Width};
 use crate::Step;
 use cryptflow_ring::pool::PoolGeometry;
 use cryptflow_ring::{Party, Prg};
@@ -24,37 +24,46 @@ impl MaxPoolCorrelation {
         self.0
     }
 
-    pub fn draw(prg: &mut Prg, sizes: &[usize]) -> MaxPoolCorrelation {
+    pub fn draw(prg: &mut Prg, sizes: &[usize], width: Width) -> MaxPoolCorrelation {
         MaxPoolCorrelation(
             sizes
                 .iter()
-                .map(|&n| ReluCorrelation::draw(prg, n))
+                .map(|&n| ReluCorrelation::draw(prg, n, width))
                 .collect(),
         )
     }
 
     /// The helper's corrections for the client, all levels in one message.
-    pub fn deal(sizes: &[usize], owner_prg: &mut Prg, client_prg: &mut Prg) -> SelectCorrection {
+    pub fn deal(
+        sizes: &[usize],
+        width: Width,
+        owner_prg: &mut Prg,
+        client_prg: &mut Prg,
+    ) -> SelectCorrection {
         SelectCorrection::new(
             sizes
                 .iter()
-                .flat_map(|&n| ReluCorrelation::deal(n, owner_prg, client_prg))
+                .flat_map(|&n| ReluCorrelation::deal(n, width, owner_prg, client_prg))
                 .collect(),
         )
     }
 
     pub fn for_client(
         sizes: &[usize],
+        width: Width,
         client_prg: &mut Prg,
         message: Vec<u64>,
     ) -> Result<MaxPoolCorrelation, ProtocolError> {
-        let expected: usize = sizes.iter().map(|&n| ReluCorrelation::message_len(n)).sum();
+        let expected: usize = sizes
+            .iter()
+            .map(|&n| ReluCorrelation::message_len(n, width))
+            .sum();
         let message = SelectCorrection::decode(Party::Helper, message, expected)?;
         let mut rest = message.words();
         let mut levels = Vec::with_capacity(sizes.len());
         for &n in sizes {
-            let (mine, tail) = rest.split_at(ReluCorrelation::message_len(n));
-            levels.push(ReluCorrelation::for_client(n, client_prg, mine)?);
+            let (mine, tail) = rest.split_at(ReluCorrelation::message_len(n, width));
+            levels.push(ReluCorrelation::for_client(n, width, client_prg, mine)?);
             rest = tail;
         }
         Ok(MaxPoolCorrelation(levels))
@@ -130,6 +139,8 @@ pub struct SecureMaxPool {
     select: Option<SecureSelect>,
     /// The tree level the current select runs (its rounds follow the earlier levels').
     level: u16,
+    /// Rounds of one level's select.
+    level_rounds: u16,
 }
 
 impl SecureMaxPool {
@@ -142,12 +153,18 @@ impl SecureMaxPool {
         windows: &[Vec<usize>],
         correlation: MaxPoolCorrelation,
     ) -> Result<(SecureMaxPool, Step<Vec<u64>>), ProtocolError> {
+        let level_rounds = correlation
+            .0
+            .first()
+            .map_or(Width::FULL, ReluCorrelation::width)
+            .rounds();
         let mut state = SecureMaxPool {
             party,
             tree: MaxTree::new(input, windows),
             levels: correlation.0.into(),
             select: None,
             level: 0,
+            level_rounds,
         };
         let first = state.next_level()?;
         Ok((state, first))
@@ -167,7 +184,7 @@ impl SecureMaxPool {
     fn in_level(&self, mut message: Outgoing) -> Outgoing {
         message.round = message
             .round
-            .saturating_add(self.level.saturating_mul(relu::ROUNDS));
+            .saturating_add(self.level.saturating_mul(self.level_rounds));
         message
     }
 

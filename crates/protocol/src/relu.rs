@@ -22,9 +22,21 @@
 //!    final round; then `β·v = e·f + e·a + (1 − 2e)(f·c + c·a)` with `f = v − a` is
 //!    linear in the dealt shares.
 //!
-//! Cost per element: 8 rounds; each share-holder sends 16 bytes (step 1) + 31.5 bytes
-//! (AND openings) + 1 bit; the helper sends the client 40 bytes (P0's share of every
-//! dealt value comes from the seed it shares with the helper). The comparison is exact.
+//! **Width.** The comparison runs on the low `w` bits of x ([`Width`]: 8, 16, 32 or 64).
+//! Shares reduced mod 2^w are shares of x mod 2^w, so everything above runs mod 2^w
+//! (r uniform mod 2^w, `y` opened in w bits, a tree of log₂ w levels), and
+//! `MSB_w(x mod 2^w)` is the sign of x exactly while |x| < 2^(w−1). The compiler picks
+//! w per instruction from the values calibration saw, with a margin (DESIGN.md,
+//! "Comparison width"); 64 is exact for every x. The selection (step 3) stays mod 2^64.
+//! A narrow comparison is the bit-width reduction of SecureNN/Falcon-style protocols
+//! and CrypTen's, and of SIRNN (Rathee et al., S&P 2021), which compare on the bits a
+//! layer needs.
+//!
+//! Cost per element at width w: log₂ w + 2 rounds; each share-holder sends w/8 + 8
+//! bytes (step 1) + (w − 1)/2 bytes (AND openings) + 1 bit; the helper sends the
+//! client w/8 + (w − 1)/4 + 16 bytes (P0's share of every dealt value comes from the
+//! seed it shares with the helper). At w = 64: 8 rounds and ≈135 bytes in all; at
+//! w = 32: 7 rounds and ≈83 bytes.
 //!
 //! Privacy: every opened value is a secret masked by fresh dealt randomness the
 //! receiver does not know (`y` by `r`, `f` by `a`, AND openings by triple bits, `e` by
@@ -40,30 +52,61 @@ pub use correlation::ReluCorrelation;
 #[cfg(test)]
 pub(crate) use correlation::DEAL_CHUNK;
 
-use crate::bits::{self, compact_even};
+use crate::bits;
 use crate::error::ProtocolError;
 use crate::msgs::{AndOpening, MaskedOpening, Message, Outgoing, SelectionOpening};
 use crate::Step;
 use cryptflow_ring::Party;
 
-/// Levels of the carry tree: 64 → 32 → … → 1 blocks.
-const LEVELS: u32 = 6;
-/// Rounds of one select: the masked opening, one per tree level, the selection.
-pub const ROUNDS: u16 = LEVELS as u16 + 2;
+/// The bits a comparison runs on: a power of two from 8 to 64 (see the module notes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Width(u32);
 
-const LOW_63: u64 = (1 << 63) - 1;
+impl Width {
+    /// All 64 bits: exact for every value.
+    pub const FULL: Width = Width(64);
 
-/// Width in bits of one element's lane in the AND openings of `level`.
-fn lane_width(level: u32) -> u32 {
-    64 >> level
+    /// `bits` as a width, if it is one of 8, 16, 32, 64.
+    pub fn new(bits: u32) -> Option<Width> {
+        matches!(bits, 8 | 16 | 32 | 64).then_some(Width(bits))
+    }
+
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// Levels of the carry tree: w → w/2 → … → 1 blocks.
+    fn levels(self) -> u32 {
+        self.0.trailing_zeros()
+    }
+
+    /// Rounds of one select: the masked opening, one per tree level, the selection.
+    pub fn rounds(self) -> u16 {
+        self.levels() as u16 + 2
+    }
+
+    /// The low w bits.
+    fn mask(self) -> u64 {
+        u64::MAX >> (64 - self.0)
+    }
+
+    /// Bit positions per element entering tree level `level`.
+    fn lane_width(self, level: u32) -> u32 {
+        self.0 >> level
+    }
+
+    /// Pairs of positions combined at `level`.
+    fn pairs(self, level: u32) -> usize {
+        (self.lane_width(level) / 2) as usize
+    }
 }
 
 enum Stage {
     Open,
     Carry {
         level: u32,
-        /// The G of the upper block of each pair, waiting for the AND's result.
-        upper_g: Vec<u64>,
+        /// The level's G (bit-sliced), whose upper positions join the AND's result.
+        g: Vec<u64>,
     },
     Select,
     Done,
@@ -76,8 +119,10 @@ pub struct SecureSelect {
     stage: Stage,
     /// The message this party sent last (the AND gate needs both openings).
     sent: Vec<u64>,
-    /// Public `y₆₃` of each element.
+    /// Public `y_{w−1}` of each element, packed one bit an element.
     y_top: Vec<u64>,
+    /// This party's share of `r_{w−1}`, packed likewise.
+    r_top: Vec<u64>,
     /// Public `f = v − a`.
     f: Vec<u64>,
 }
@@ -110,14 +155,17 @@ impl SecureSelect {
             x.len() == n && v.len() == n,
             "select: batch size differs from its correlation"
         );
+        let width = correlation.width;
+        let y: Vec<u64> = x
+            .iter()
+            .zip(&correlation.r)
+            .map(|(x, r)| x.wrapping_add(*r) & width.mask())
+            .collect();
         let opening = MaskedOpening::new(
-            x.iter()
-                .zip(&correlation.r)
-                .map(|(x, r)| x.wrapping_add(*r)),
+            bits::pack(&y, width.bits()),
             v.iter()
                 .zip(&correlation.a)
                 .map(|(v, a)| v.wrapping_sub(*a)),
-            n,
         );
         let state = SecureSelect {
             party,
@@ -125,6 +173,7 @@ impl SecureSelect {
             stage: Stage::Open,
             sent: opening.words().to_vec(),
             y_top: Vec::new(),
+            r_top: Vec::new(),
             f: Vec::new(),
         };
         Ok((state, Outgoing::new(opening, 0)))
@@ -142,7 +191,7 @@ impl SecureSelect {
     pub fn step(&mut self, incoming: Vec<u64>) -> Result<Step<Vec<u64>>, ProtocolError> {
         match std::mem::replace(&mut self.stage, Stage::Done) {
             Stage::Open => self.after_open(incoming),
-            Stage::Carry { level, upper_g } => self.after_and(level, upper_g, incoming),
+            Stage::Carry { level, g } => self.after_and(level, g, incoming),
             Stage::Select => self.after_select(incoming).map(Step::Done),
             Stage::Done => panic!("SecureSelect stepped after it finished"),
         }
@@ -150,41 +199,70 @@ impl SecureSelect {
 
     fn after_open(&mut self, incoming: Vec<u64>) -> Result<Step<Vec<u64>>, ProtocolError> {
         let n = self.correlation.n;
-        let theirs = MaskedOpening::decode(self.peer(), incoming, n)?;
-        let (their_y, their_f) = (theirs.y(), theirs.f());
-        let mut g = Vec::with_capacity(n);
-        let mut p = Vec::with_capacity(n);
-        self.y_top = Vec::with_capacity(n);
-        self.f = Vec::with_capacity(n);
-        for i in 0..n {
-            let y = self.sent[i].wrapping_add(their_y[i]);
-            self.f.push(self.sent[n + i].wrapping_add(their_f[i]));
-            self.y_top.push(y >> 63);
-            // Bit 63 is padding: (g, p) = (0, 1) is neutral as the most significant block.
-            let not_y = !y | (1 << 63);
-            let r = self.correlation.r_bits[i] & LOW_63;
-            g.push(r & not_y);
-            p.push(if self.is_owner() { r ^ not_y } else { r });
+        let width = self.correlation.width;
+        let y_words = bits::packed_len(n, width.bits());
+        let theirs = MaskedOpening::decode_packed(self.peer(), incoming, y_words, n)?;
+        let (mine_y, mine_f) = self.sent.split_at(y_words);
+        let mine_y = bits::unpack(mine_y, width.bits(), n);
+        let their_y = bits::unpack(theirs.y(), width.bits(), n);
+        self.f = mine_f
+            .iter()
+            .zip(theirs.f())
+            .map(|(a, b)| a.wrapping_add(*b))
+            .collect();
+        let (top, low) = (width.bits() - 1, width.mask() >> 1);
+        let lanes = width.bits() as usize;
+        let blocks = n.div_ceil(64);
+        // Bit-sliced, block-major: word `block · w + i` holds bit i of the 64 elements of
+        // the block, so that the tree's levels are word operations (see `open_level`).
+        let mut g = Vec::with_capacity(blocks * lanes);
+        let mut p = Vec::with_capacity(blocks * lanes);
+        self.y_top = vec![0; blocks];
+        self.r_top = vec![0; blocks];
+        let (mut gb, mut pb) = ([0u64; 64], [0u64; 64]);
+        for block in 0..blocks {
+            gb.fill(0);
+            // Elements past n: (g, p) = (0, 0), neutral to nothing that is read.
+            pb.fill(0);
+            for e in 0..64.min(n - block * 64) {
+                let i = block * 64 + e;
+                let y = mine_y[i].wrapping_add(their_y[i]) & width.mask();
+                self.y_top[block] |= (y >> top) << e;
+                self.r_top[block] |= ((self.correlation.r_bits[i] >> top) & 1) << e;
+                // The top bit is padding: (g, p) = (0, 1) is neutral as the most
+                // significant block.
+                let not_y = (!y & low) | (1 << top);
+                let r = self.correlation.r_bits[i] & low;
+                gb[e] = r & not_y;
+                pb[e] = if self.is_owner() { r ^ not_y } else { r };
+            }
+            bits::transpose64(&mut gb);
+            bits::transpose64(&mut pb);
+            g.extend_from_slice(&gb[..lanes]);
+            p.extend_from_slice(&pb[..lanes]);
         }
-        Ok(self.open_level(0, &g, &p))
+        Ok(self.open_level(0, g, p))
     }
 
-    /// Opens the ANDs of one tree level: upper P with lower G and lower P.
-    fn open_level(&mut self, level: u32, g: &[u64], p: &[u64]) -> Step<Vec<u64>> {
-        let half = lane_width(level) / 2;
-        let mut x = Vec::with_capacity(g.len());
-        let mut y = Vec::with_capacity(g.len());
-        let mut upper_g = Vec::with_capacity(g.len());
-        for (&g, &p) in g.iter().zip(p) {
-            let upper_p = compact_even(p >> 1);
-            x.push(upper_p | upper_p << half);
-            y.push(compact_even(g) | compact_even(p) << half);
-            upper_g.push(compact_even(g >> 1));
+    /// Opens the ANDs of one tree level. `g`, `p` hold, per block of 64 elements, one
+    /// word per bit position (L of them, L = w >> level); pair j combines positions 2j
+    /// (lower) and 2j + 1 (upper): `G' = G_up ⊕ P_up ∧ G_lo`, `P' = P_up ∧ P_lo`. The
+    /// two ANDs share `P_up`, which is opened once ([`bits::PairedTriples`]); pair 0's
+    /// `P'` is never needed (only G reaches the carry), so it has no gate.
+    fn open_level(&mut self, level: u32, g: Vec<u64>, p: Vec<u64>) -> Step<Vec<u64>> {
+        let lanes = self.correlation.width.lane_width(level) as usize;
+        let pairs = lanes / 2;
+        let blocks = g.len() / lanes;
+        let mut x = Vec::with_capacity(blocks * pairs);
+        let mut y = Vec::with_capacity(blocks * bits::PairedTriples::gates(pairs));
+        for (gs, ps) in g.chunks_exact(lanes).zip(p.chunks_exact(lanes)) {
+            x.extend(ps.iter().skip(1).step_by(2));
+            y.extend(gs.iter().step_by(2));
+            y.extend(ps.iter().step_by(2).skip(1));
         }
-        let width = lane_width(level);
         let triples = &self.correlation.levels[level as usize];
-        self.sent = bits::and_open(&bits::pack(&x, width), &bits::pack(&y, width), triples);
-        self.stage = Stage::Carry { level, upper_g };
+        self.sent = triples.open(&x, &y);
+        self.stage = Stage::Carry { level, g };
         let round = 1 + level as u16;
         Step::Send(Outgoing::new(AndOpening::new(self.sent.clone()), round))
     }
@@ -192,45 +270,51 @@ impl SecureSelect {
     fn after_and(
         &mut self,
         level: u32,
-        upper_g: Vec<u64>,
+        g: Vec<u64>,
         incoming: Vec<u64>,
     ) -> Result<Step<Vec<u64>>, ProtocolError> {
         let n = self.correlation.n;
         let theirs = AndOpening::decode(self.peer(), incoming, self.sent.len())?;
         let triples = &self.correlation.levels[level as usize];
-        let z = bits::and_close(self.party, &self.sent, theirs.words(), triples)?;
-        let width = lane_width(level);
-        let half = width / 2;
-        let half_mask = (1u64 << half) - 1;
-        let lanes = bits::unpack(&z, width, n);
-        let g: Vec<u64> = lanes
-            .iter()
-            .zip(&upper_g)
-            .map(|(t, ug)| ug ^ (t & half_mask))
-            .collect();
-        if level + 1 < LEVELS {
-            let p: Vec<u64> = lanes.iter().map(|t| t >> half).collect();
-            return Ok(self.open_level(level + 1, &g, &p));
+        let z = triples.close(self.party, &self.sent, theirs.words())?;
+        let lanes = self.correlation.width.lane_width(level) as usize;
+        let pairs = lanes / 2;
+        let gates = bits::PairedTriples::gates(pairs);
+        let blocks = g.len() / lanes;
+        let mut next_g = Vec::with_capacity(blocks * pairs);
+        let mut next_p = Vec::with_capacity(blocks * pairs);
+        for (gs, zs) in g.chunks_exact(lanes).zip(z.chunks_exact(gates)) {
+            next_g.extend(
+                gs.iter()
+                    .skip(1)
+                    .step_by(2)
+                    .zip(zs)
+                    .map(|(up, and)| up ^ and),
+            );
+            // Pair 0's P is never read.
+            next_p.push(0);
+            next_p.extend_from_slice(&zs[pairs..]);
         }
-        // g now holds the carry [r' > y'] in bit 0: β = 1 ⊕ MSB(x).
-        let public = |i: usize| {
-            if self.is_owner() {
-                1 ^ self.y_top[i]
-            } else {
-                0
-            }
-        };
-        let beta: Vec<u64> = (0..n)
-            .map(|i| (g[i] & 1) ^ (self.correlation.r_bits[i] >> 63) ^ public(i))
-            .collect();
-        self.sent = bits::pack(&beta, 1)
-            .iter()
-            .zip(&self.correlation.c_bits)
-            .map(|(b, c)| b ^ c)
+        if pairs > 1 {
+            return Ok(self.open_level(level + 1, next_g, next_p));
+        }
+        // next_g now holds the carry [r' > y'] of each element: β = 1 ⊕ MSB_w(x), one
+        // bit per element, as the selection bits c are packed.
+        let owner = self.is_owner();
+        self.sent = (0..blocks)
+            .map(|b| {
+                let public = if owner { !self.y_top[b] } else { 0 };
+                let in_batch = match n - b * 64 {
+                    64.. => u64::MAX,
+                    k => (1u64 << k) - 1,
+                };
+                (next_g[b] ^ self.r_top[b] ^ public ^ self.correlation.c_bits[b]) & in_batch
+            })
             .collect();
         self.stage = Stage::Select;
         let opening = SelectionOpening::new(self.sent.clone());
-        Ok(Step::Send(Outgoing::new(opening, ROUNDS - 1)))
+        let round = self.correlation.width.rounds() - 1;
+        Ok(Step::Send(Outgoing::new(opening, round)))
     }
 
     fn after_select(&mut self, incoming: Vec<u64>) -> Result<Vec<u64>, ProtocolError> {
@@ -275,8 +359,15 @@ mod tests;
 
 /// The cleartext twin: `DReLU(x) · v`.
 pub fn ideal_select(x: &[u64], v: &[u64]) -> Vec<u64> {
+    ideal_select_at(x, v, Width::FULL)
+}
+
+/// The cleartext twin at `width`: v where x mod 2^w, read as a signed w-bit value, is
+/// ≥ 0 (the sign of x while |x| < 2^(w−1); outside that, the sign of the wrapped value).
+pub fn ideal_select_at(x: &[u64], v: &[u64], width: Width) -> Vec<u64> {
+    let top = width.bits() - 1;
     x.iter()
         .zip(v)
-        .map(|(&x, &v)| if (x as i64) >= 0 { v } else { 0 })
+        .map(|(&x, &v)| if (x >> top) & 1 == 0 { v } else { 0 })
         .collect()
 }

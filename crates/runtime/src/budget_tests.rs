@@ -49,6 +49,7 @@ fn program() -> Program {
                 inputs: vec![0],
                 output: 1,
                 free: vec![],
+                comparison_bits: 64,
                 source: "relu6".into(),
             },
             Instruction {
@@ -56,6 +57,7 @@ fn program() -> Program {
                 inputs: vec![1],
                 output: 2,
                 free: vec![],
+                comparison_bits: 64,
                 source: "pool".into(),
             },
             // Local truncation of shares: the output depends on the dealt randomness
@@ -65,6 +67,7 @@ fn program() -> Program {
                 inputs: vec![2],
                 output: 3,
                 free: vec![],
+                comparison_bits: 64,
                 source: "truncate".into(),
             },
         ],
@@ -212,6 +215,7 @@ fn linear_program(
         inputs: vec![input],
         output: input + 1,
         free: vec![],
+        comparison_bits: 64,
         source: source.into(),
     };
     let mut program = Program {

@@ -8,7 +8,7 @@ use cryptflow_ir::{Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::msgs::{Message, MessageKind, SelectCorrection};
-use cryptflow_protocol::relu::ReluCorrelation;
+use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Prg, Tensor};
 use std::collections::hash_map::Entry;
@@ -92,13 +92,13 @@ impl Role for Client {
         link: &mut Link,
         step: usize,
         prg: &mut Prg,
-        n: usize,
+        (n, width): (usize, Width),
         index: u16,
     ) -> Result<ReluCorrelation, RuntimeError> {
         let words = link.recv_round(Party::Helper, MessageKind::SelectCorrection, step, index)?;
-        let expected = ReluCorrelation::message_len(n);
+        let expected = ReluCorrelation::message_len(n, width);
         let message = SelectCorrection::decode(Party::Helper, words, expected)?;
-        Ok(ReluCorrelation::for_client(n, prg, message.words())?)
+        Ok(ReluCorrelation::for_client(n, width, prg, message.words())?)
     }
 }
 

@@ -4,14 +4,14 @@
 
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
-use crate::shareholder::{stream, LINEAR, SELECT};
+use crate::shareholder::{comparison_width, stream, LINEAR, SELECT};
 use crate::{session, RuntimeError};
 use cryptflow_compiler::passes::memory;
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::msgs::{LinearCorrection, Outgoing, SelectCorrection};
-use cryptflow_protocol::relu::ReluCorrelation;
+use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{PairwiseSeeds, StreamId};
 use cryptflow_ring::Party;
 use std::collections::HashSet;
@@ -99,7 +99,8 @@ pub(crate) fn helper_session(
                 0,
             )),
             kernel => {
-                deal_selects(&mut link, step, kernel, n, plan.piece(step))?;
+                let width = comparison_width(instruction);
+                deal_selects(&mut link, (step, width), kernel, n, plan.piece(step))?;
                 None
             }
         };
@@ -119,13 +120,13 @@ fn pair_streams(link: &Link, id: StreamId) -> (cryptflow_ring::Prg, cryptflow_ri
     )
 }
 
-/// Deals the select pieces of instruction `step`, one message per piece in the order
+/// Deals the select pieces of instruction `step` (comparisons at `width`), one message per piece in the order
 /// the share-holders run them (every batch of the kernel, each in the plan's pieces),
 /// from the step's two streams, which continue from piece to piece: only one piece's
 /// randomness is ever held.
 fn deal_selects(
     link: &mut Link,
-    step: usize,
+    (step, width): (usize, Width),
     kernel: &Kernel,
     n: usize,
     piece: Option<usize>,
@@ -138,7 +139,7 @@ fn deal_selects(
     let mut index = 0u16;
     for batch in batches {
         for (_, len) in memory::pieces(batch, piece) {
-            let words = ReluCorrelation::deal(len, &mut p0, &mut p1);
+            let words = ReluCorrelation::deal(len, width, &mut p0, &mut p1);
             let message = Outgoing::new(SelectCorrection::new(words), index);
             link.send_outgoing(Party::Client, step, message)?;
             index = index.saturating_add(1);

@@ -9,7 +9,7 @@ use cryptflow_ir::{Program, Runs, WeightId, WeightSource};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::msgs::{MaskedWeight, MessageKind, OutputShare};
-use cryptflow_protocol::relu::ReluCorrelation;
+use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Prg};
 use std::borrow::Cow;
@@ -189,10 +189,10 @@ impl Role for ModelOwner<'_> {
         _: &mut Link,
         _: usize,
         prg: &mut Prg,
-        n: usize,
+        (n, width): (usize, Width),
         _: u16,
     ) -> Result<ReluCorrelation, RuntimeError> {
-        Ok(ReluCorrelation::draw(prg, n))
+        Ok(ReluCorrelation::draw(prg, n, width))
     }
 }
 

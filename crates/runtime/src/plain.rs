@@ -2,10 +2,12 @@
 //! three-party run, without secrets. `cryptflow plain` runs this; the secure run must
 //! agree with it up to the documented truncation error.
 
+use crate::shareholder::comparison_width;
 use crate::{local, slots};
 use cryptflow_ir::{Kernel, Program, Weights};
 use cryptflow_protocol::linear::{Bilinear, MatMulShape};
-use cryptflow_protocol::{division, pool, relu, truncation};
+use cryptflow_protocol::pool::{self, MaxTree};
+use cryptflow_protocol::{division, relu, truncation};
 use cryptflow_ring::{fixed, Scale};
 use std::convert::Infallible;
 
@@ -17,6 +19,8 @@ use std::convert::Infallible;
 pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
     let scale = program.scale;
     let result = slots::execute(program, input, |_, instruction, operands| {
+        let width = comparison_width(instruction);
+        let relu = |x: &[u64]| relu::ideal_select_at(x, x, width);
         let arg = |i: usize| operands[i].0;
         let shape = |i: usize| operands[i].1;
         let w = |id: usize| weights.tensors[id].data();
@@ -55,8 +59,16 @@ pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
                 truncation::ideal_truncate(&mut z, *bits);
                 z
             }
-            Kernel::Relu => relu::ideal_select(arg(0), arg(0)),
-            Kernel::MaxPool(geometry) => pool::ideal_max_pool(arg(0), &geometry.windows()),
+            Kernel::Relu => relu(arg(0)),
+            Kernel::MaxPool(geometry) => {
+                // The share-holders' tree, max(a, b) = b + ReLU(a − b), at the step's
+                // width (the signed maximum while the values are within it).
+                let mut tree = MaxTree::new(arg(0), &geometry.windows());
+                while let Some(differences) = tree.differences() {
+                    tree.combine(&relu(&differences));
+                }
+                tree.output()
+            }
             Kernel::AvgPool { geometry, divisors } => {
                 let mut z = pool::window_sums(arg(0), geometry);
                 division::ideal_divide(&mut z, &widen(divisors));
@@ -76,13 +88,8 @@ pub fn run(program: &Program, weights: &Weights, input: Vec<u64>) -> Vec<u64> {
             Kernel::Pad { pads, value } => {
                 local::pad(arg(0), shape(0), pads, encode(*value, scale))
             }
-            Kernel::Clip { min, max } => {
-                arg(0).iter().map(|&x| clip(x, *min, *max, scale)).collect()
-            }
-            Kernel::LeakyRelu { alpha } => {
-                let relu = relu::ideal_select(arg(0), arg(0));
-                leaky_combine(arg(0), &relu, *alpha, scale)
-            }
+            Kernel::Clip { min, max } => clip(arg(0), *min, *max, scale, relu),
+            Kernel::LeakyRelu { alpha } => leaky_combine(arg(0), &relu(arg(0)), *alpha, scale),
             Kernel::Reshape => arg(0).to_vec(),
             other => unreachable!("kernel {} has no cleartext rule", other.name()),
         };
@@ -103,15 +110,30 @@ pub(crate) fn widen(divisors: &[u32]) -> Vec<u64> {
     divisors.iter().map(|&d| u64::from(d)).collect()
 }
 
-fn clip(x: u64, min: Option<f32>, max: Option<f32>, scale: Scale) -> u64 {
-    let mut v = x as i64;
-    if let Some(lo) = min {
-        v = v.max(encode(lo, scale) as i64);
+/// `min(max(x, lo), hi)` as the share-holders compute it: `lo + ReLU(x − lo) −
+/// ReLU(x − hi)`, with the step's ReLU.
+fn clip(
+    x: &[u64],
+    min: Option<f32>,
+    max: Option<f32>,
+    scale: Scale,
+    relu: impl Fn(&[u64]) -> Vec<u64>,
+) -> Vec<u64> {
+    let minus = |b: f32| {
+        let b = encode(b, scale);
+        (
+            b,
+            relu(&x.iter().map(|v| v.wrapping_sub(b)).collect::<Vec<_>>()),
+        )
+    };
+    let mut z = x.to_vec();
+    if let Some((lo, above)) = min.map(minus) {
+        z = above.iter().map(|r| lo.wrapping_add(*r)).collect();
     }
-    if let Some(hi) = max {
-        v = v.min(encode(hi, scale) as i64);
+    if let Some((_, over)) = max.map(minus) {
+        z = local::sub(&z, &over);
     }
-    v as u64
+    z
 }
 
 /// `alpha·x + (1 − alpha)·relu` at scale 2s. Both terms have public coefficients, so

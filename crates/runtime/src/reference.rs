@@ -20,6 +20,10 @@ pub struct RealRun {
     /// scale s each fails with probability about |v|·2^(2s)/2^63, so this bounds the
     /// expected number of truncation failures per inference.
     pub truncated_abs_sum: f64,
+    /// Per step, max |v| over the values its comparisons compare (the ReLU input, the
+    /// max tree's differences, x minus a clip bound); 0 for steps that do not compare.
+    /// The compiler sizes each step's comparison width from it.
+    pub compared_abs: Vec<f64>,
 }
 
 /// Runs `program` over reals; `weights` are the compiler's real weights.
@@ -29,6 +33,7 @@ pub struct RealRun {
 pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun {
     let mut max_abs = input.iter().fold(0f64, |m, v| m.max(f64::from(v.abs())));
     let mut truncated_abs_sum = 0.0;
+    let mut compared_abs = Vec::with_capacity(program.instructions.len());
     let input = input.iter().map(|&v| f64::from(v)).collect();
     let real =
         |id: usize| -> Vec<f64> { weights[id].data().iter().map(|&v| f64::from(v)).collect() };
@@ -124,6 +129,7 @@ pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun
             other => unreachable!("kernel {} has no float rule", other.name()),
         };
         max_abs = out.iter().fold(max_abs, |m, v| m.max(v.abs()));
+        compared_abs.push(compared_magnitude(&instruction.kernel, arg(0)));
         if let Kernel::Truncate { .. } = instruction.kernel {
             truncated_abs_sum += out.iter().map(|v| v.abs()).sum::<f64>();
         }
@@ -134,5 +140,24 @@ pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun
         output,
         max_abs,
         truncated_abs_sum,
+        compared_abs,
+    }
+}
+
+/// The largest |v| a comparing kernel compares on input `x`: a bound on the max tree's
+/// differences (|a − b| ≤ 2 max |x|) and on x minus a clip bound.
+fn compared_magnitude(kernel: &Kernel, x: &[f64]) -> f64 {
+    let largest = x.iter().fold(0f64, |m, v| m.max(v.abs()));
+    match kernel {
+        Kernel::Relu | Kernel::LeakyRelu { .. } => largest,
+        Kernel::MaxPool(_) => 2.0 * largest,
+        Kernel::Clip { min, max } => {
+            let bound = [*min, *max]
+                .iter()
+                .flatten()
+                .fold(0f64, |m, b| m.max(f64::from(b.abs())));
+            largest + bound
+        }
+        _ => 0.0,
     }
 }

@@ -6,10 +6,10 @@ use crate::link::Link;
 use crate::report::Recorder;
 use crate::{local, plain, slots, RuntimeError};
 use cryptflow_compiler::passes::memory::{self, MemoryPlan};
-use cryptflow_ir::{Kernel, Program, WeightId};
+use cryptflow_ir::{Instruction, Kernel, Program, WeightId};
 use cryptflow_protocol::linear::{Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::{self, MaxTree};
-use cryptflow_protocol::relu::{self, ReluCorrelation, SecureSelect};
+use cryptflow_protocol::relu::{ReluCorrelation, SecureSelect, Width};
 use cryptflow_protocol::{division, truncation, Step, StreamId};
 use cryptflow_ring::{Party, Prg};
 
@@ -46,14 +46,15 @@ pub(crate) trait Role {
     fn public_share(&self, value: u64) -> u64;
 
     /// This party's share of the dealt randomness for the select piece number `index`
-    /// of instruction `step` (`n` elements), drawn from the step's stream `prg`, which
-    /// continues from piece to piece (so pieces draw what the whole batch would).
+    /// of instruction `step` (`n` elements at `width`), drawn from the step's stream
+    /// `prg`, which continues from piece to piece (so pieces draw what the whole batch
+    /// would).
     fn select_piece(
         &mut self,
         link: &mut Link,
         step: usize,
         prg: &mut Prg,
-        n: usize,
+        piece: (usize, Width),
         index: u16,
     ) -> Result<ReluCorrelation, RuntimeError>;
 }
@@ -70,7 +71,8 @@ pub(crate) fn run(
     slots::execute(program, input_share, |step, instruction, operands| {
         recorder.begin(link);
         let kernel = &instruction.kernel;
-        let out = execute(role, link, program, plan, step, kernel, operands)?;
+        let width = comparison_width(instruction);
+        let out = execute(role, link, program, plan, (step, width), kernel, operands)?;
         recorder.end(link, &instruction.source, instruction.kernel.name());
         Ok(out)
     })
@@ -82,7 +84,7 @@ fn execute(
     link: &mut Link,
     program: &Program,
     plan: &MemoryPlan,
-    step: usize,
+    (step, width): (usize, Width),
     kernel: &Kernel,
     operands: &[(&[u64], &[usize])],
 ) -> Result<Vec<u64>, RuntimeError> {
@@ -128,7 +130,7 @@ fn execute(
             truncation::truncate_share(party, &mut z, *bits);
             z
         }
-        Kernel::Relu => relu_batch(role, link, &mut Selects::new(link, step, piece), x)?,
+        Kernel::Relu => relu_batch(role, link, &mut Selects::new(link, step, piece, width), x)?,
         Kernel::Clip { min, max } => {
             // min(max(x, lo), hi) = lo + ReLU(x − lo) − ReLU(x − hi), one batch of ReLUs.
             let bound = |b: f32| role.public_share(plain::encode(b, scale));
@@ -137,7 +139,12 @@ fn execute(
                 .iter()
                 .flat_map(|&b| x.iter().map(move |v| v.wrapping_sub(b)))
                 .collect();
-            let relus = relu_batch(role, link, &mut Selects::new(link, step, piece), &diffs)?;
+            let relus = relu_batch(
+                role,
+                link,
+                &mut Selects::new(link, step, piece, width),
+                &diffs,
+            )?;
             let (n, parts) = (x.len(), relus.chunks(x.len().max(1)).collect::<Vec<_>>());
             match (min, max) {
                 (Some(_), Some(_)) => (0..n)
@@ -156,13 +163,13 @@ fn execute(
             }
         }
         Kernel::LeakyRelu { alpha } => {
-            let relu = relu_batch(role, link, &mut Selects::new(link, step, piece), x)?;
+            let relu = relu_batch(role, link, &mut Selects::new(link, step, piece, width), x)?;
             plain::leaky_combine(x, &relu, *alpha, scale)
         }
         Kernel::MaxPool(geometry) => {
             // One select batch per tree level, each in the plan's pieces.
             let mut tree = MaxTree::new(x, &geometry.windows());
-            let mut selects = Selects::new(link, step, piece);
+            let mut selects = Selects::new(link, step, piece, width);
             while let Some(differences) = tree.differences() {
                 let relu = relu_batch(role, link, &mut selects, &differences)?;
                 tree.combine(&relu);
@@ -205,18 +212,28 @@ struct Selects {
     step: usize,
     prg: Prg,
     piece: Option<usize>,
+    width: Width,
     done: u16,
 }
 
 impl Selects {
-    fn new(link: &Link, step: usize, piece: Option<usize>) -> Selects {
+    fn new(link: &Link, step: usize, piece: Option<usize>, width: Width) -> Selects {
         Selects {
             step,
             prg: link.stream(Party::Helper, stream(step, SELECT)),
             piece,
+            width,
             done: 0,
         }
     }
+}
+
+/// The width of an instruction's comparisons. Programs are validated before they run
+/// (`Program::validate` refuses any other width); were one not, the exact width is the
+/// safe reading, and a party that read it otherwise would be refused for its message
+/// lengths, never computing a wrong result.
+pub(crate) fn comparison_width(instruction: &Instruction) -> Width {
+    Width::new(instruction.comparison_bits).unwrap_or(Width::FULL)
 }
 
 /// ReLU of a batch of shares, in the plan's pieces (see the compiler's memory pass).
@@ -231,10 +248,11 @@ fn relu_batch(
     for (start, len) in memory::pieces(x.len(), selects.piece) {
         let index = selects.done;
         selects.done = selects.done.saturating_add(1);
-        let correlation = role.select_piece(link, step, &mut selects.prg, len, index)?;
+        let width = selects.width;
+        let correlation = role.select_piece(link, step, &mut selects.prg, (len, width), index)?;
         let part = &x[start..start + len];
         let (mut select, first) = SecureSelect::start(role.party(), part, part, correlation)?;
-        let first_round = index.saturating_mul(relu::ROUNDS);
+        let first_round = index.saturating_mul(width.rounds());
         out.extend(link.drive(step, first_round, Step::Send(first), |m| select.step(m))?);
     }
     Ok(out)

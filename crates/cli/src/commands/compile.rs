@@ -1,6 +1,7 @@
 //! `cryptflow compile`: ONNX to a compiled `.cfp` program that `infer`, `plain` and
 //! `party` accept in place of the ONNX file.
 
+use crate::comparisons::{self, WidthCount};
 use crate::{inputs, sweep};
 use anyhow::{Context, Result};
 use clap::Args;
@@ -20,9 +21,14 @@ pub struct CompileArgs {
     /// the --calibrate inputs (without them, auto means the default, 12).
     #[arg(long, default_value = "12")]
     pub scale: ScaleArg,
-    /// A folder of .npy inputs for `--scale auto`.
+    /// A folder of .npy inputs that calibrate the program: the scale (with
+    /// `--scale auto`) and each comparison's width (the narrowest that holds what the
+    /// step compared, with 8 bits of margin; DESIGN.md, "Comparison width").
     #[arg(long)]
     pub calibrate: Option<PathBuf>,
+    /// Keep every comparison at 64 bits (exact for any value) even with --calibrate.
+    #[arg(long)]
+    pub exact_comparisons: bool,
     /// Report the memory plan for this budget per party (MiB): which steps run in
     /// pieces and what it costs in rounds, or refuse naming the smallest budget that
     /// works. The plan is made again by every party at run time from the program and
@@ -61,6 +67,8 @@ struct CompileReport {
     nodes: usize,
     peak_activation_mib: PeakActivation,
     memory_plan: PlanReport,
+    /// Comparing steps per width, narrowest first.
+    comparison_bits: Vec<WidthCount>,
 }
 
 /// The memory plan (compiler/src/passes/memory.rs) as `compile --json` reports it.
@@ -153,23 +161,37 @@ pub fn run(args: CompileArgs) -> Result<()> {
     let nodes = graph.nodes.len();
     let import_s = started.elapsed().as_secs_f64();
     // The sweep is not part of the compile time (the paper reports it separately).
-    let scale = match (args.scale, &args.calibrate) {
+    let calibration = match &args.calibrate {
+        Some(dir) => Some(sweep::load_calibration(dir)?),
+        None => None,
+    };
+    let scale = match (args.scale, &calibration) {
         (ScaleArg::Bits(bits), _) => bits,
         (ScaleArg::Auto, None) => cryptflow_compiler::DEFAULT_SCALE.into(),
-        (ScaleArg::Auto, Some(dir)) => {
-            let calibration = sweep::load_calibration(dir)?;
-            let (best, rows) = sweep::sweep(&graph, &calibration)?;
+        (ScaleArg::Auto, Some(calibration)) => {
+            let (best, rows) = sweep::sweep(&graph, calibration)?;
             sweep::print_table(&rows, best);
             best
         }
     };
     let started = Instant::now();
-    let compiled = cryptflow_compiler::compile(graph, scale).map_err(|e| {
+    let mut compiled = cryptflow_compiler::compile(graph, scale).map_err(|e| {
         inputs::usage(
             anyhow::Error::new(e).context(format!("cannot compile {}", args.model.display())),
         )
     })?;
     let compile_s = import_s + started.elapsed().as_secs_f64();
+    // Like the sweep, calibration is not part of the compile time.
+    let comparison_bits = match &calibration {
+        Some(calibration) if !args.exact_comparisons => {
+            eprintln!(
+                "choosing comparison widths on {} calibration inputs (two clear runs each)…",
+                calibration.len()
+            );
+            comparisons::narrow(&mut compiled, calibration)?
+        }
+        _ => comparisons::full_width(&compiled.program),
+    };
     // Before the file is written: a budget no plan meets writes nothing.
     let memory_plan = PlanReport::new(&compiled.program, args.memory_budget)?;
     let mut file = std::io::BufWriter::new(
@@ -190,6 +212,7 @@ pub fn run(args: CompileArgs) -> Result<()> {
             with_liveness: mib(with),
         },
         memory_plan,
+        comparison_bits,
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -206,6 +229,15 @@ pub fn run(args: CompileArgs) -> Result<()> {
         println!(
             "peak activation memory per party: {:.1} MiB without liveness, {:.1} MiB with",
             report.peak_activation_mib.without_liveness, report.peak_activation_mib.with_liveness
+        );
+        let source = match (&calibration, args.exact_comparisons) {
+            (Some(c), false) => format!("widths from {} calibration inputs", c.len()),
+            (Some(_), true) => "exact, as --exact-comparisons asks".into(),
+            (None, _) => "exact; --calibrate DIR narrows them".into(),
+        };
+        println!(
+            "comparisons: {} ({source})",
+            comparisons::describe(&report.comparison_bits)
         );
         print_plan(&report.memory_plan);
     }

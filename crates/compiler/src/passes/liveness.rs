@@ -58,6 +58,7 @@ mod tests {
                     inputs: vec![i],
                     output: i + 1,
                     free: vec![],
+                    comparison_bits: 64,
                     source: format!("r{i}"),
                 })
                 .collect(),
@@ -83,6 +84,7 @@ mod tests {
             inputs: vec![0, 3],
             output: 4,
             free: vec![],
+            comparison_bits: 64,
             source: "add".into(),
         });
         p.output = 4;

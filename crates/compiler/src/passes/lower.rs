@@ -163,6 +163,7 @@ impl Lowering<'_> {
             inputs,
             output,
             free: Vec::new(),
+            comparison_bits: 64,
             source: node.name.clone(),
         });
         output

@@ -8,6 +8,7 @@ fn sample() -> (Program, Weights) {
         inputs: vec![output - 1],
         output,
         free: vec![output - 1],
+        comparison_bits: 64,
         source: "add".into(),
     };
     let program = Program {

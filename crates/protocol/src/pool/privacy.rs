@@ -5,13 +5,15 @@
 
 use super::*;
 use crate::relu::dealers::{self, Defect};
-use crate::relu::privacy::record;
+use crate::relu::privacy::{correlation_view, record};
 use crate::testing::{
     assert_caught, check_privacy, drive_pair, reconstruct, subtract, trial_seeds, Leak, Streams,
     View,
 };
 use crate::{PairwiseSeeds, StreamId};
 use cryptflow_ring::Seed;
+
+const W: crate::relu::Width = crate::relu::Width::FULL;
 
 /// Two windows of three: two tree levels of two comparisons each.
 fn windows() -> Vec<Vec<usize>> {
@@ -37,10 +39,11 @@ fn deal(
 ) -> (MaxPoolCorrelation, MaxPoolCorrelation, Vec<u64>) {
     let mut s = Streams::of(seeds, StreamId::for_step(2, 1));
     if variant == Variant::Honest {
-        let message = MaxPoolCorrelation::deal(sizes, &mut s.helper_owner, &mut s.helper_client);
-        let owner = MaxPoolCorrelation::draw(&mut s.owner_helper, sizes);
+        let message = MaxPoolCorrelation::deal(sizes, W, &mut s.helper_owner, &mut s.helper_client);
+        let owner = MaxPoolCorrelation::draw(&mut s.owner_helper, sizes, W);
         let message = message.into_words();
-        let client = MaxPoolCorrelation::for_client(sizes, &mut s.client_helper, message.clone());
+        let client =
+            MaxPoolCorrelation::for_client(sizes, W, &mut s.client_helper, message.clone());
         return (owner, client.expect("dealt"), message);
     }
     let mut wrong = Streams::of(seeds, StreamId::for_step(2, 2)).helper_owner;
@@ -50,7 +53,7 @@ fn deal(
     };
     let mut levels: Vec<_> = sizes
         .iter()
-        .map(|&n| dealers::draw(n, &mut s.helper_owner, client_prg))
+        .map(|&n| dealers::draw(n, W, &mut s.helper_owner, client_prg))
         .collect();
     let last = levels.len() - 1;
     match variant {
@@ -90,11 +93,22 @@ fn run(
     let (z0, z1, t) = drive_pair((p0, s0), (p1, s1), |p, m| p.step(m).expect("step"));
     let mut owner = View::default();
     let mut client = View::default();
-    client.receive(Party::Helper, "MaxPool correlation", &message);
-    // Eight rounds per level of the tree.
-    for (mine, theirs) in t.owner.chunks(8).zip(t.client.chunks(8)) {
-        record(&mut owner, Party::Client, mine, theirs);
-        record(&mut client, Party::ModelOwner, theirs, mine);
+    let mut rest = message.as_slice();
+    for &n in &sizes {
+        let (level, tail) = rest.split_at(ReluCorrelation::message_len(n, W));
+        client.receive(
+            Party::Helper,
+            "MaxPool correlation",
+            &correlation_view(level, n, W),
+        );
+        rest = tail;
+    }
+    // W.rounds() rounds per level of the tree.
+    let rounds = usize::from(W.rounds());
+    let levels = t.owner.chunks(rounds).zip(t.client.chunks(rounds));
+    for ((mine, theirs), &n) in levels.zip(&sizes) {
+        record(&mut owner, Party::Client, (mine, theirs), W, n);
+        record(&mut client, Party::ModelOwner, (theirs, mine), W, n);
     }
     owner.derive("output share", &z0);
     client.derive("output share", &z1);

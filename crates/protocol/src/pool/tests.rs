@@ -3,6 +3,8 @@ use crate::testing::{drive_pair, reconstruct, share, streams};
 use crate::StreamId;
 use cryptflow_ring::Seed;
 
+const W: crate::relu::Width = crate::relu::Width::FULL;
+
 fn geometry() -> PoolGeometry {
     PoolGeometry {
         channels: 3,
@@ -27,9 +29,9 @@ fn run_with_transcript(
 ) -> (Vec<u64>, crate::testing::Transcript) {
     let sizes = max_tree_sizes(windows);
     let mut s = streams(master, StreamId::for_step(2, 0));
-    let message = MaxPoolCorrelation::deal(&sizes, &mut s.helper_owner, &mut s.helper_client);
-    let c0 = MaxPoolCorrelation::draw(&mut s.owner_helper, &sizes);
-    let c1 = MaxPoolCorrelation::for_client(&sizes, &mut s.client_helper, message.into_words())
+    let message = MaxPoolCorrelation::deal(&sizes, W, &mut s.helper_owner, &mut s.helper_client);
+    let c0 = MaxPoolCorrelation::draw(&mut s.owner_helper, &sizes, W);
+    let c1 = MaxPoolCorrelation::for_client(&sizes, W, &mut s.client_helper, message.into_words())
         .expect("dealt");
     let (x0, x1) = share(x, master + 1);
     let (p0, s0) = SecureMaxPool::start(Party::ModelOwner, &x0, windows, c0).expect("P0");
@@ -45,7 +47,7 @@ fn the_rounds_of_every_tree_level_follow_the_ones_before() {
     let (_, transcript) = run_with_transcript(&x, &windows, 4);
     let levels = max_tree_sizes(&windows).len();
     let rounds: Vec<u16> = transcript.labels.iter().map(|(_, r)| *r).collect();
-    let expected: Vec<u16> = (0..levels as u16 * relu::ROUNDS).collect();
+    let expected: Vec<u16> = (0..levels as u16 * W.rounds()).collect();
     assert_eq!(rounds, expected, "one round number per round, never reused");
 }
 
@@ -116,11 +118,12 @@ fn window_sums_are_linear_and_match_a_direct_sum() {
 #[test]
 fn a_max_pool_correlation_is_one_relu_correlation_per_level_in_order() {
     // The runtime's single ReLU batch takes its correlation from into_levels().
-    let levels = MaxPoolCorrelation::draw(&mut Prg::new(Seed::from_u64(4)), &[3, 1]).into_levels();
+    let levels =
+        MaxPoolCorrelation::draw(&mut Prg::new(Seed::from_u64(4)), &[3, 1], W).into_levels();
     let mut prg = Prg::new(Seed::from_u64(4));
     let expected = [
-        ReluCorrelation::draw(&mut prg, 3),
-        ReluCorrelation::draw(&mut prg, 1),
+        ReluCorrelation::draw(&mut prg, 3, W),
+        ReluCorrelation::draw(&mut prg, 1, W),
     ];
     assert_eq!(levels, expected);
 }

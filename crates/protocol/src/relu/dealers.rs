@@ -4,7 +4,7 @@
 //! still a consistent correlation: the protocol stays correct and only a privacy test
 //! can tell.
 
-use super::ReluCorrelation;
+use super::{ReluCorrelation, Width};
 use cryptflow_ring::Prg;
 
 /// The two shares of a dealing and the helper's message to P1.
@@ -27,14 +27,26 @@ pub(crate) enum Defect {
     ReusedMask,
     /// P0's XOR share of r's bits is zero, so the helper sends P1 the bits of r itself.
     ClearCorrection,
+    /// r is uniform on only the low half of the comparison's w bits, so the top of
+    /// `y = x + r mod 2^w` shows the top of x (a mask narrower than its opening).
+    NarrowMask,
+    /// The first tree level's second pair reuses the first pair's AND mask a (in
+    /// both shares), so the two openings of the shared operands differ by
+    /// `P₃ ⊕ P₁`, a function of r and the public y.
+    SharedAndMask,
 }
 
 /// Draws both shares (P0's from `owner_prg`, P1's from `client_prg`) without
 /// correcting them yet.
-pub(crate) fn draw(n: usize, owner_prg: &mut Prg, client_prg: &mut Prg) -> [ReluCorrelation; 2] {
+pub(crate) fn draw(
+    n: usize,
+    width: Width,
+    owner_prg: &mut Prg,
+    client_prg: &mut Prg,
+) -> [ReluCorrelation; 2] {
     [
-        ReluCorrelation::draw(owner_prg, n),
-        ReluCorrelation::draw(client_prg, n),
+        ReluCorrelation::draw(owner_prg, n, width),
+        ReluCorrelation::draw(client_prg, n, width),
     ]
 }
 
@@ -51,6 +63,20 @@ pub(crate) fn apply(defect: Defect, [owner, client]: &mut [ReluCorrelation; 2]) 
             client.a.clone_from(&client.r);
         }
         Defect::ClearCorrection => owner.r_bits.fill(0),
+        Defect::SharedAndMask => {
+            let pairs = owner.width.pairs(0);
+            for share in [owner, client] {
+                let a = &mut share.levels[0].a;
+                for block in a.chunks_exact_mut(pairs) {
+                    block[1] = block[0];
+                }
+            }
+        }
+        Defect::NarrowMask => {
+            let half = owner.width.mask() >> (owner.width.bits() / 2);
+            owner.r.iter_mut().for_each(|r| *r &= half);
+            client.r.iter_mut().for_each(|r| *r &= half);
+        }
     }
 }
 
@@ -75,8 +101,14 @@ pub(crate) fn finish([owner, mut client]: [ReluCorrelation; 2]) -> Dealt {
 }
 
 /// Draws, breaks and corrects one batch.
-pub(crate) fn deal(defect: Defect, n: usize, owner_prg: &mut Prg, client_prg: &mut Prg) -> Dealt {
-    let mut shares = draw(n, owner_prg, client_prg);
+pub(crate) fn deal(
+    defect: Defect,
+    n: usize,
+    width: Width,
+    owner_prg: &mut Prg,
+    client_prg: &mut Prg,
+) -> Dealt {
+    let mut shares = draw(n, width, owner_prg, client_prg);
     apply(defect, &mut shares);
     finish(shares)
 }
@@ -87,21 +119,22 @@ pub(crate) fn deal(defect: Defect, n: usize, owner_prg: &mut Prg, client_prg: &m
 /// can have, every chunk's masks the first chunk's.
 pub(crate) fn deal_in_chunks(
     n: usize,
+    width: Width,
     chunk: usize,
     fresh: bool,
     owner: impl Fn() -> Prg,
     client: impl Fn() -> Prg,
 ) -> Dealt {
-    let mut owner_share = ReluCorrelation::with_capacity(n);
-    let mut client_share = ReluCorrelation::with_capacity(n);
-    let mut message = Vec::with_capacity(ReluCorrelation::message_len(n));
+    let mut owner_share = ReluCorrelation::with_capacity(n, width);
+    let mut client_share = ReluCorrelation::with_capacity(n, width);
+    let mut message = Vec::with_capacity(ReluCorrelation::message_len(n, width));
     let (mut owner_prg, mut client_prg) = (owner(), client());
     for c in super::correlation::chunks(n, chunk) {
         if fresh {
             (owner_prg, client_prg) = (owner(), client());
         }
         // Corrected chunk by chunk: the helper's message is chunk-major.
-        let mut shares = draw(c, &mut owner_prg, &mut client_prg);
+        let mut shares = draw(c, width, &mut owner_prg, &mut client_prg);
         let [o, cl] = &mut shares;
         ReluCorrelation::correct_client(o, cl);
         message.extend(cl.corrections());
@@ -124,26 +157,29 @@ mod tests {
     #[test]
     fn the_honest_test_dealer_is_the_production_dealer() {
         let prg = |s| Prg::new(Seed::from_u64(s));
-        let dealt = deal(Defect::Honest, 5, &mut prg(1), &mut prg(2));
-        let message = ReluCorrelation::deal(5, &mut prg(1), &mut prg(2));
-        assert_eq!(dealt.message, message);
-        assert_eq!(dealt.owner, ReluCorrelation::draw(&mut prg(1), 5));
-        let client = ReluCorrelation::for_client(5, &mut prg(2), &message).expect("dealt");
-        assert_eq!(dealt.client, client);
+        for width in [Width::FULL, Width::new(16).expect("a width")] {
+            let dealt = deal(Defect::Honest, 5, width, &mut prg(1), &mut prg(2));
+            let message = ReluCorrelation::deal(5, width, &mut prg(1), &mut prg(2));
+            assert_eq!(dealt.message, message);
+            assert_eq!(dealt.owner, ReluCorrelation::draw(&mut prg(1), 5, width));
+            let client = ReluCorrelation::for_client(5, width, &mut prg(2), &message);
+            assert_eq!(dealt.client, client.expect("dealt"));
+        }
     }
 
     #[test]
     fn the_chunked_test_dealer_is_the_production_dealer_in_small_chunks() {
         let prg = |s| Prg::new(Seed::from_u64(s));
         let n = 2 * 64 + 5;
-        let dealt = deal_in_chunks(n, 64, false, || prg(1), || prg(2));
-        let message = ReluCorrelation::deal_in_chunks(n, 64, &mut prg(1), &mut prg(2));
+        let w = Width::FULL;
+        let dealt = deal_in_chunks(n, w, 64, false, || prg(1), || prg(2));
+        let message = ReluCorrelation::deal_in_chunks(n, w, 64, &mut prg(1), &mut prg(2));
         assert_eq!(dealt.message, message);
-        let owner = ReluCorrelation::draw_in_chunks(&mut prg(1), n, 64);
+        let owner = ReluCorrelation::draw_in_chunks(&mut prg(1), n, w, 64);
         assert_eq!(dealt.owner, owner);
-        let client = ReluCorrelation::for_client_in_chunks(n, 64, &mut prg(2), &message);
+        let client = ReluCorrelation::for_client_in_chunks(n, w, 64, &mut prg(2), &message);
         assert_eq!(dealt.client, client.expect("dealt"));
         // Small chunks draw other masks than one chunk would.
-        assert_ne!(owner, ReluCorrelation::draw(&mut prg(1), n));
+        assert_ne!(owner, ReluCorrelation::draw(&mut prg(1), n, w));
     }
 }

@@ -21,6 +21,7 @@ fn relu(n: usize) -> Program {
             inputs: vec![0],
             output: 1,
             free: vec![],
+            comparison_bits: 64,
             source: "relu".into(),
         }],
     };
@@ -211,6 +212,7 @@ fn two_products() -> Program {
                 inputs: vec![0],
                 output: 1,
                 free: vec![],
+                comparison_bits: 64,
                 source: "fc1".into(),
             },
             Instruction {
@@ -218,6 +220,7 @@ fn two_products() -> Program {
                 inputs: vec![1],
                 output: 2,
                 free: vec![],
+                comparison_bits: 64,
                 source: "fc2".into(),
             },
         ],
