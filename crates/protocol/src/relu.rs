@@ -14,8 +14,13 @@
 //! 2. **Comparison of a public value with shared bits.** `[r' > y']` is the carry out of
 //!    `r' + ¬y'`: generate `gᵢ = rᵢ ∧ ¬y'ᵢ` and propagate `pᵢ = rᵢ ⊕ ¬y'ᵢ` are local
 //!    (one operand is public); a log-depth tree of `(G, P) ∘ (G', P') = (G ⊕ P∧G',
-//!    P∧P')` (Brent–Kung) combines them with 6 levels of AND gates on XOR shares
+//!    P∧P')` (Brent–Kung) combines them with log₂ w levels of AND gates on XOR shares
 //!    ([`crate::bits`]), all elements and bit positions of a level in one message.
+//!    The tree is *bit-sliced*: the share-holders transpose each block of 64 elements
+//!    so that a word holds one bit position of 64 elements ([`bits::transpose64`]), and
+//!    every level is word operations, 64 elements at once. The two ANDs of a pair share
+//!    their first operand `P_up`, opened once ([`bits::PairedTriples`]: 3 openings for 2
+//!    gates), and pair 0's `P` gate is dropped (only G reaches the carry).
 //! 3. **Selection.** With the comparison bit β in XOR shares and `v` additively shared,
 //!    the helper deals a random bit `c` (XOR and additive shares), a random `a` and
 //!    `c·a`. `v − a` is opened together with `y` in step 1, and `e = β ⊕ c` in one
@@ -33,10 +38,10 @@
 //! layer needs.
 //!
 //! Cost per element at width w: log₂ w + 2 rounds; each share-holder sends w/8 + 8
-//! bytes (step 1) + (w − 1)/2 bytes (AND openings) + 1 bit; the helper sends the
-//! client w/8 + (w − 1)/4 + 16 bytes (P0's share of every dealt value comes from the
-//! seed it shares with the helper). At w = 64: 8 rounds and ≈135 bytes in all; at
-//! w = 32: 7 rounds and ≈83 bytes.
+//! bytes (step 1) + (3(w − 1) − log₂ w)/8 bytes (AND openings) + 1 bit; the helper
+//! sends the client w/8 + (2(w − 1) − log₂ w)/8 + 16 bytes (P0's share of every dealt
+//! value comes from the seed it shares with the helper). At w = 64: 8 rounds and
+//! ≈117 bytes in all (135 before the paired triples); at w = 32: 7 rounds and ≈73.
 //!
 //! Privacy: every opened value is a secret masked by fresh dealt randomness the
 //! receiver does not know (`y` by `r`, `f` by `a`, AND openings by triple bits, `e` by

@@ -8,8 +8,8 @@
 //! alternate, so both medians come from the same stretch of machine time.
 
 use crate::commands::demo::models_dir;
-use crate::inputs;
 use crate::report::{mib, print_profile, profile_of_reports, ProfileLayer};
+use crate::{comparisons, inputs};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use cryptflow_runtime::loopback::{run_on_loopback_in_mode, LoopbackRun};
@@ -62,6 +62,10 @@ pub struct BenchArgs {
     /// share of the time; with --json, `layers` in each row.
     #[arg(long)]
     pub profile: bool,
+    /// `mnist`, `imagenet`: keep every comparison at 64 bits instead of calibrating
+    /// the widths (on the other digits, or three photos other than the input).
+    #[arg(long)]
+    pub exact_comparisons: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -173,14 +177,21 @@ fn mnist(args: &BenchArgs) -> Result<()> {
     let digit = inputs::load_input(&models.join("digits").join("digit_7.npy"))?;
     let mut rows = Vec::new();
     for net in MNIST_NETS {
-        let compiled = inputs::load_model(
+        let mut compiled = inputs::load_model(
             &models.join(format!("{net}.onnx")),
             cryptflow_compiler::DEFAULT_SCALE.into(),
         )?;
         // The same digit, shaped as this network takes it ([1, 784] or [1, 1, 28, 28]).
-        let input = digit
-            .clone()
-            .reshaped(compiled.program.input_shape().to_vec())?;
+        let shape = compiled.program.input_shape().to_vec();
+        let input = digit.clone().reshaped(shape.clone())?;
+        let calibration = (0..10)
+            .filter(|d| *d != 7)
+            .map(|d| {
+                let path = models.join("digits").join(format!("digit_{d}.npy"));
+                Ok(inputs::load_input(&path)?.reshaped(shape.clone())?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        calibrate_widths(net, &mut compiled, &calibration, args)?;
         rows.extend(measure(net, &compiled, &input, args)?);
     }
     if !args.json {
@@ -198,11 +209,16 @@ fn imagenet(args: &BenchArgs) -> Result<()> {
         .map_err(|e| e.context("run bash scripts/prepare_test_models.sh first"))?;
     let mut rows = Vec::new();
     for net in ["resnet50", "densenet121"] {
-        let compiled = inputs::load_model(
+        let mut compiled = inputs::load_model(
             &target.join("models").join(format!("{net}.onnx")),
             cryptflow_compiler::DEFAULT_SCALE.into(),
         )
         .map_err(|e| e.context("run bash scripts/prepare_test_models.sh first"))?;
+        let calibration = ["astronaut", "camera", "coffee"]
+            .iter()
+            .map(|p| inputs::load_input(&target.join("photos").join(format!("{p}.npy"))))
+            .collect::<Result<Vec<_>>>()?;
+        calibrate_widths(net, &mut compiled, &calibration, args)?;
         rows.extend(measure(net, &compiled, &input, args)?);
     }
     if !args.json {
@@ -210,6 +226,26 @@ fn imagenet(args: &BenchArgs) -> Result<()> {
         print_paper_reference();
         print_profiles(&rows);
     }
+    Ok(())
+}
+
+/// Narrows `compiled`'s comparisons on `calibration` (none of it the benchmark's input)
+/// unless --exact-comparisons; says what it chose on stderr.
+fn calibrate_widths(
+    net: &str,
+    compiled: &mut cryptflow_compiler::Compiled,
+    calibration: &[cryptflow_ring::Tensor<f32>],
+    args: &BenchArgs,
+) -> Result<()> {
+    if args.exact_comparisons {
+        return Ok(());
+    }
+    eprintln!(
+        "{net}: choosing comparison widths on {} calibration inputs…",
+        calibration.len()
+    );
+    let widths = comparisons::narrow(compiled, calibration)?;
+    eprintln!("{net}: comparisons {}", comparisons::describe(&widths));
     Ok(())
 }
 
