@@ -24,6 +24,10 @@ pub fn matmul_into(a: &[u64], b: &[u64], c: &mut [u64], m: usize, k: usize, n: u
     assert_eq!(a.len(), m * k, "A is not {m}x{k}");
     assert_eq!(b.len(), k * n, "B is not {k}x{n}");
     assert_eq!(c.len(), m * n, "C is not {m}x{n}");
+    if k == 0 {
+        // An empty sum: C is unchanged (and B has no rows to slice).
+        return;
+    }
     let full_rows = m - m % TILE;
     let full_cols = n - n % TILE;
     if m <= n {
@@ -169,6 +173,15 @@ mod tests {
             let a = prg.u64s(m * k);
             let b = prg.u64s(k * n);
             prop_assert_eq!(matmul(&a, &b, m, k, n), naive(&a, &b, m, k, n));
+        }
+    }
+
+    #[test]
+    fn an_empty_inner_dimension_adds_nothing() {
+        for (m, n) in [(4, 8), (8, 4), (5, 5)] {
+            let mut c = vec![7u64; m * n];
+            matmul_into(&[], &[], &mut c, m, 0, n);
+            assert_eq!(c, vec![7u64; m * n], "{m}x0x{n}");
         }
     }
 
