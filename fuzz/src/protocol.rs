@@ -9,7 +9,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use cryptflow_ir::{Instruction, Kernel, Program};
-use cryptflow_protocol::bits::{self, BitTriples};
+use cryptflow_protocol::bits::PairedTriples;
 use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::msgs::Message;
 use cryptflow_protocol::pool::{max_tree_sizes, MaxPoolCorrelation, SecureMaxPool};
@@ -119,7 +119,7 @@ pub enum ProtocolCase {
         owner_share: Tamper,
         seed: u64,
     },
-    /// `bits::and_close` with the peer's AND opening.
+    /// `PairedTriples::close` with the peer's AND opening.
     AndClose {
         words: u8,
         client: bool,
@@ -438,12 +438,18 @@ fn max_pool(
     lockstep(tested, peer, rounds, SecureMaxPool::step);
 }
 
-fn and_close(words: usize, tested: Party, theirs: &Tamper, seed: u64) {
-    let owner = BitTriples::draw(&mut prg(seed, 0), words);
-    let mut client = BitTriples::draw(&mut prg(seed, 1), words);
-    BitTriples::correct_client(&owner, &mut client);
-    let open = |x, y, t: &BitTriples| {
-        bits::and_open(&prg(seed, x).u64s(words), &prg(seed, y).u64s(words), t)
+fn and_close(blocks: usize, tested: Party, theirs: &Tamper, seed: u64) {
+    // Two pairs a block: first operands x₀, x₁, three gates.
+    let pairs = 2;
+    let gates = PairedTriples::gates(pairs);
+    let owner = PairedTriples::draw(&mut prg(seed, 0), blocks, pairs);
+    let mut client = PairedTriples::draw(&mut prg(seed, 1), blocks, pairs);
+    PairedTriples::correct_client(&owner, &mut client);
+    let open = |x, y, t: &PairedTriples| {
+        t.open(
+            &prg(seed, x).u64s(blocks * pairs),
+            &prg(seed, y).u64s(blocks * gates),
+        )
     };
     let (m0, m1) = (open(2, 3, &owner), open(4, 5, &client));
     let (mine, peer, triples) = if tested == Party::Client {
@@ -451,7 +457,7 @@ fn and_close(words: usize, tested: Party, theirs: &Tamper, seed: u64) {
     } else {
         (m0, m1, &owner)
     };
-    if let Ok(z) = bits::and_close(tested, &mine, &theirs.apply(peer), triples) {
-        assert_eq!(z.len(), words);
+    if let Ok(z) = triples.close(tested, &mine, &theirs.apply(peer)) {
+        assert_eq!(z.len(), blocks * gates);
     }
 }

@@ -1,19 +1,9 @@
-//! Boolean sharing (XOR) of bit vectors packed into words, and the AND gate on shares
-//! with a Beaver triple dealt by the helper (Beaver, CRYPTO 1991, over GF(2)).
+//! Boolean sharing (XOR) of bit vectors packed into words, and AND gates on shares with
+//! Beaver triples dealt by the helper (Beaver, CRYPTO 1991, over GF(2)), in pairs that
+//! share their first operand ([`PairedTriples`]).
 
 use crate::error::{expect_len, ProtocolError};
 use cryptflow_ring::{Party, Prg};
-
-/// Moves the bits at even positions of `x` (0, 2, 4, …) to positions 0, 1, 2, ….
-pub fn compact_even(mut x: u64) -> u64 {
-    x &= 0x5555_5555_5555_5555;
-    x = (x | (x >> 1)) & 0x3333_3333_3333_3333;
-    x = (x | (x >> 2)) & 0x0f0f_0f0f_0f0f_0f0f;
-    x = (x | (x >> 4)) & 0x00ff_00ff_00ff_00ff;
-    x = (x | (x >> 8)) & 0x0000_ffff_0000_ffff;
-    x = (x | (x >> 16)) & 0x0000_0000_ffff_ffff;
-    x
-}
 
 /// Packs `lanes` (each `width` bits, width a power of two ≤ 64) into words.
 pub fn pack(lanes: &[u64], width: u32) -> Vec<u64> {
@@ -41,65 +31,6 @@ pub fn unpack(words: &[u64], width: u32, n: usize) -> Vec<u64> {
 /// Number of words that hold `n` lanes of `width` bits.
 pub fn packed_len(n: usize, width: u32) -> usize {
     n.div_ceil((64 / width) as usize)
-}
-
-/// One party's share of a batch of AND triples (a, b, c = a ∧ b), bitwise over words.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BitTriples {
-    pub a: Vec<u64>,
-    pub b: Vec<u64>,
-    pub c: Vec<u64>,
-}
-
-impl BitTriples {
-    /// Draws `words` words of each component from `prg` (the part both the helper and
-    /// this party can compute from their common seed).
-    pub fn draw(prg: &mut Prg, words: usize) -> BitTriples {
-        BitTriples {
-            a: prg.u64s(words),
-            b: prg.u64s(words),
-            c: prg.u64s(words),
-        }
-    }
-
-    /// The helper's correction: the client's `c` so that the two shares multiply out.
-    pub fn correct_client(owner: &BitTriples, client: &mut BitTriples) {
-        for i in 0..client.c.len() {
-            let a = owner.a[i] ^ client.a[i];
-            let b = owner.b[i] ^ client.b[i];
-            client.c[i] = (a & b) ^ owner.c[i];
-        }
-    }
-}
-
-/// Masks this party's shares of the AND operands: the message to the other share-holder
-/// is `x ⊕ a ‖ y ⊕ b`.
-pub fn and_open(x: &[u64], y: &[u64], triples: &BitTriples) -> Vec<u64> {
-    let mut message = Vec::with_capacity(2 * x.len());
-    message.extend(x.iter().zip(&triples.a).map(|(x, a)| x ^ a));
-    message.extend(y.iter().zip(&triples.b).map(|(y, b)| y ^ b));
-    message
-}
-
-/// Completes the AND from both openings: this party's share of `x ∧ y`.
-pub fn and_close(
-    party: Party,
-    mine: &[u64],
-    theirs: &[u64],
-    triples: &BitTriples,
-) -> Result<Vec<u64>, ProtocolError> {
-    let peer = party.share_peer().unwrap_or(party);
-    expect_len(peer, "AND opening", theirs, mine.len())?;
-    let words = mine.len() / 2;
-    let owner = party == Party::ModelOwner;
-    Ok((0..words)
-        .map(|i| {
-            let d = mine[i] ^ theirs[i];
-            let e = mine[words + i] ^ theirs[words + i];
-            let public_term = if owner { d & e } else { 0 };
-            triples.c[i] ^ (d & triples.b[i]) ^ (e & triples.a[i]) ^ public_term
-        })
-        .collect())
 }
 
 /// Transposes a 64×64 bit matrix in place: afterwards bit e of word i is what bit i of
@@ -234,14 +165,6 @@ mod tests {
     use cryptflow_ring::Seed;
     use proptest::prelude::*;
 
-    #[test]
-    fn compact_even_gathers_even_bits() {
-        assert_eq!(compact_even(0b0101), 0b11);
-        assert_eq!(compact_even(0b1010), 0);
-        assert_eq!(compact_even(u64::MAX), u64::from(u32::MAX));
-        assert_eq!(compact_even(1 << 62), 1 << 31);
-    }
-
     proptest! {
         #[test]
         fn pack_unpack_roundtrip(values in proptest::collection::vec(any::<u64>(), 0..40), width_log in 0u32..7) {
@@ -251,26 +174,6 @@ mod tests {
             let packed = pack(&lanes, width);
             prop_assert_eq!(packed.len(), packed_len(lanes.len(), width));
             prop_assert_eq!(unpack(&packed, width, lanes.len()), lanes);
-        }
-    }
-
-    #[test]
-    fn and_gate_on_shares_matches_cleartext_and() {
-        let words = 5;
-        let mut data = Prg::new(Seed::from_u64(1));
-        let (x, y) = (data.u64s(words), data.u64s(words));
-        let (x0, y0) = (data.u64s(words), data.u64s(words));
-        let x1: Vec<u64> = x.iter().zip(&x0).map(|(a, b)| a ^ b).collect();
-        let y1: Vec<u64> = y.iter().zip(&y0).map(|(a, b)| a ^ b).collect();
-        let t0 = BitTriples::draw(&mut Prg::new(Seed::from_u64(2)), words);
-        let mut t1 = BitTriples::draw(&mut Prg::new(Seed::from_u64(3)), words);
-        BitTriples::correct_client(&t0, &mut t1);
-        let m0 = and_open(&x0, &y0, &t0);
-        let m1 = and_open(&x1, &y1, &t1);
-        let z0 = and_close(Party::ModelOwner, &m0, &m1, &t0).expect("well-formed");
-        let z1 = and_close(Party::Client, &m1, &m0, &t1).expect("well-formed");
-        for i in 0..words {
-            assert_eq!(z0[i] ^ z1[i], x[i] & y[i]);
         }
     }
 
@@ -320,20 +223,5 @@ mod tests {
         }
         let err = t0.close(Party::ModelOwner, &m0, &m1[1..]).unwrap_err();
         assert!(matches!(err, ProtocolError::MalformedMessage { .. }));
-    }
-
-    #[test]
-    fn short_opening_is_rejected() {
-        let t = BitTriples::draw(&mut Prg::new(Seed::from_u64(2)), 2);
-        let err = and_close(Party::ModelOwner, &[0; 4], &[0; 3], &t).unwrap_err();
-        assert_eq!(
-            err,
-            ProtocolError::MalformedMessage {
-                from: Party::Client,
-                message: "AND opening",
-                expected: 4,
-                actual: 3
-            }
-        );
     }
 }

@@ -12,7 +12,9 @@ use cryptflow_ir::Program;
 /// chosen only if values 2^MARGIN_BITS = 256 times larger still compare exactly.
 pub const MARGIN_BITS: u32 = 8;
 
-/// The widths the protocol runs, narrowest first.
+/// The widths the protocol runs, narrowest first (protocol `relu::Width::new` accepts
+/// the same; the compiler does not depend on the protocol, and `Program::validate`
+/// refuses any other).
 const WIDTHS: [u32; 4] = [8, 16, 32, 64];
 
 /// The narrowest width exact for every |x| < 2^`magnitude_bits`.

@@ -1,5 +1,6 @@
-//! Privacy of the AND gate for each party that receives something: P0 (P1's opening)
-//! and P1 (P0's opening and the helper's correction of its c). The helper receives
+//! Privacy of the paired AND gates ([`PairedTriples`]: two pairs, so three gates, two
+//! of them sharing a first operand) for each party that receives something: P0 (P1's
+//! opening) and P1 (P0's opening and the helper's correction of its c). The helper receives
 //! nothing. Method: [`crate::testing::check_privacy`].
 
 use super::*;
@@ -7,14 +8,16 @@ use crate::testing::{assert_caught, check_privacy, trial_seeds, xor, Leak, Strea
 use crate::{PairwiseSeeds, StreamId};
 use cryptflow_ring::Seed;
 
-const WORDS: usize = 2;
+/// One block of two pairs: first operands x₀, x₁, gates x₀∧y₀, x₁∧y₁, x₁∧y₂.
+const PAIRS: usize = 2;
+const GATES: usize = 3;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Variant {
     Honest,
     /// a = 0: each party opens its share of x itself.
     ZeroMask,
-    /// b = a: the openings of x and y share one pad.
+    /// b = a (each gate's b is its pair's a): the openings of x and y share one pad.
     ReusedMask,
     /// P1's triple drawn under the seed P0 shares with the helper.
     ClientTripleFromOwnersSeed,
@@ -24,7 +27,7 @@ enum Variant {
     OwnerProductFromClientsSeed,
 }
 
-/// Runs one AND of `WORDS` words on the given XOR shares of (x, y); returns the opened
+/// Runs the gates of one block on the given XOR shares of (x, y); returns the opened
 /// result and P0's and P1's views.
 fn run(
     variant: Variant,
@@ -37,16 +40,16 @@ fn run(
     let mut other = Streams::of(seeds, StreamId::for_step(6, 1));
     let (mut t0, mut t1) = match variant {
         ClientTripleFromOwnersSeed => (
-            BitTriples::draw(&mut s.helper_owner, WORDS),
-            BitTriples::draw(&mut other.helper_owner, WORDS),
+            PairedTriples::draw(&mut s.helper_owner, 1, PAIRS),
+            PairedTriples::draw(&mut other.helper_owner, 1, PAIRS),
         ),
         OwnerTripleFromClientsSeed => (
-            BitTriples::draw(&mut other.helper_client, WORDS),
-            BitTriples::draw(&mut s.helper_client, WORDS),
+            PairedTriples::draw(&mut other.helper_client, 1, PAIRS),
+            PairedTriples::draw(&mut s.helper_client, 1, PAIRS),
         ),
         _ => (
-            BitTriples::draw(&mut s.helper_owner, WORDS),
-            BitTriples::draw(&mut s.helper_client, WORDS),
+            PairedTriples::draw(&mut s.helper_owner, 1, PAIRS),
+            PairedTriples::draw(&mut s.helper_client, 1, PAIRS),
         ),
     };
     match variant {
@@ -55,26 +58,28 @@ fn run(
             t1.a.fill(0);
         }
         ReusedMask => {
-            t0.b.clone_from(&t0.a);
-            t1.b.clone_from(&t1.a);
+            for t in [&mut t0, &mut t1] {
+                for gate in 0..GATES {
+                    t.b[gate] = t.a[t.pair_of(gate)];
+                }
+            }
         }
-        OwnerProductFromClientsSeed => t0.c = other.helper_client.u64s(WORDS),
+        OwnerProductFromClientsSeed => t0.c = other.helper_client.u64s(GATES),
         _ => {}
     }
     // The helper: P1's c, sent to P1.
-    BitTriples::correct_client(&t0, &mut t1);
+    PairedTriples::correct_client(&t0, &mut t1);
     let message = t1.c.clone();
     if variant == Honest {
         // The production path: each party draws its triple from its own seed, P1 takes
         // its c from the helper's message.
-        t0 = BitTriples::draw(&mut s.owner_helper, WORDS);
-        t1 = BitTriples::draw(&mut s.client_helper, WORDS);
+        t0 = PairedTriples::draw(&mut s.owner_helper, 1, PAIRS);
+        t1 = PairedTriples::draw(&mut s.client_helper, 1, PAIRS);
         t1.c.clone_from(&message);
     }
-    let m0 = and_open(owner[0], owner[1], &t0);
-    let m1 = and_open(client[0], client[1], &t1);
-    let z0 = and_close(Party::ModelOwner, &m0, &m1, &t0).expect("well-formed");
-    let z1 = and_close(Party::Client, &m1, &m0, &t1).expect("well-formed");
+    let (m0, m1) = (t0.open(owner[0], owner[1]), t1.open(client[0], client[1]));
+    let z0 = t0.close(Party::ModelOwner, &m0, &m1).expect("well-formed");
+    let z1 = t1.close(Party::Client, &m1, &m0).expect("well-formed");
     let mut owner_view = View::default();
     owner_view.receive(Party::Client, "AND opening", &m1);
     owner_view.derive("opened (d, e)", &xor(&m0, &m1));
@@ -87,15 +92,23 @@ fn run(
     (xor(&z0, &z1), [owner_view, client_view])
 }
 
-fn words(seed: u64) -> Vec<u64> {
-    Prg::new(Seed::from_u64(seed)).u64s(WORDS)
+fn words(seed: u64, n: usize) -> Vec<u64> {
+    Prg::new(Seed::from_u64(seed)).u64s(n)
+}
+
+/// The cleartext gates: x of the gate's pair AND its y.
+fn ideal_and(x: &[u64], y: &[u64]) -> Vec<u64> {
+    [0, 1, 1].iter().zip(y).map(|(&j, y)| x[j] & y).collect()
 }
 
 /// The privacy check for `receiver`: its shares of x and y are fixed; x and y are zero
 /// in the first sample and random in the second.
 fn leak_to(receiver: Party, variant: Variant) -> Result<(), Leak> {
-    let secrets = [[vec![0; WORDS], vec![0; WORDS]], [words(1), words(2)]];
-    let known = [words(3), words(4)];
+    let secrets = [
+        [vec![0; PAIRS], vec![0; GATES]],
+        [words(1, PAIRS), words(2, GATES)],
+    ];
+    let known = [words(3, PAIRS), words(4, GATES)];
     check_privacy(
         [&secrets[0], &secrets[1]],
         |[x, y]: &[Vec<u64>; 2], trial| {
@@ -150,10 +163,10 @@ fn a_triple_drawn_from_the_receivers_seed_is_caught() {
 #[test]
 fn broken_variants_still_compute_and() {
     use Variant::*;
-    let (x, y) = (words(5), words(6));
-    let (x0, y0) = (words(7), words(8));
+    let (x, y) = (words(5, PAIRS), words(6, GATES));
+    let (x0, y0) = (words(7, PAIRS), words(8, GATES));
     let (x1, y1) = (xor(&x, &x0), xor(&y, &y0));
-    let expected: Vec<u64> = x.iter().zip(&y).map(|(a, b)| a & b).collect();
+    let expected = ideal_and(&x, &y);
     for variant in [
         Honest,
         ZeroMask,
