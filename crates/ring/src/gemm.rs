@@ -181,6 +181,16 @@ mod tests {
             let b = prg.u64s(k * n);
             prop_assert_eq!(matmul(&a, &b, m, k, n), naive(&a, &b, m, k, n));
         }
+
+        #[test]
+        fn the_scalar_build_matches_too(m in 1usize..21, k in 1usize..9, n in 1usize..21, seed: u64) {
+            // The copy a CPU without AVX-512 runs (the dispatched one is tested above).
+            let mut prg = crate::Prg::new(crate::Seed::from_u64(seed));
+            let (a, b) = (prg.u64s(m * k), prg.u64s(k * n));
+            let mut c = vec![0u64; m * n];
+            pulp::WithSimd::with_simd(Product { a: &a, b: &b, c: &mut c, m, k, n }, pulp::Scalar::new());
+            prop_assert_eq!(c, naive(&a, &b, m, k, n));
+        }
     }
 
     #[test]
