@@ -7,6 +7,7 @@
 use crate::gemm;
 use crate::size::{self, SizeError};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// The index geometry of one 2-D convolution over a single image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +121,22 @@ impl ConvGeometry {
         self.output_len() * self.patch_len()
     }
 
+    /// Whether the im2col matrix of a group is its input itself: a 1×1 kernel, stride
+    /// 1, no padding (most of ResNet's convolutions).
+    fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.strides == [1, 1] && self.pads == [0; 4]
+    }
+
+    /// One group's im2col matrix, borrowed where it is the input itself.
+    fn patches<'a, T: Copy + Default>(&self, input: &'a [T], group: usize) -> Cow<'a, [T]> {
+        if self.is_pointwise() {
+            let len = self.in_channels / self.groups * self.in_height * self.in_width;
+            Cow::Borrowed(&input[group * len..(group + 1) * len])
+        } else {
+            Cow::Owned(self.im2col(input, group))
+        }
+    }
+
     /// Rearranges one group's input into a `patch_len × (out_h·out_w)` matrix; padded
     /// positions are zero.
     fn im2col<T: Copy + Default>(&self, input: &[T], group: usize) -> Vec<T> {
@@ -141,11 +158,25 @@ impl ConvGeometry {
                             continue;
                         }
                         let src = &plane[iy as usize * self.in_width..][..self.in_width];
-                        for x in 0..ow {
-                            let ix = (x * self.strides[1] + kj * self.dilations[1]) as isize
-                                - self.pads[1] as isize;
-                            if ix >= 0 && (ix as usize) < self.in_width {
-                                out_row[y * ow + x] = src[ix as usize];
+                        let dst = &mut out_row[y * ow..(y + 1) * ow];
+                        let (first, stride) = (kj * self.dilations[1], self.strides[1]);
+                        // Output columns x read input column first + x·stride − pad;
+                        // those inside the input are a contiguous run [lo, hi).
+                        let lo = self.pads[1].saturating_sub(first).div_ceil(stride).min(ow);
+                        let hi = (self.in_width + self.pads[1])
+                            .saturating_sub(first)
+                            .div_ceil(stride)
+                            .clamp(lo, ow);
+                        if lo == hi {
+                            continue;
+                        }
+                        let start = first + lo * stride - self.pads[1];
+                        if stride == 1 {
+                            dst[lo..hi].copy_from_slice(&src[start..start + (hi - lo)]);
+                        } else {
+                            let taken = src[start..].iter().step_by(stride);
+                            for (d, &v) in dst[lo..hi].iter_mut().zip(taken) {
+                                *d = v;
                             }
                         }
                     }
@@ -171,7 +202,7 @@ pub fn conv2d(geometry: &ConvGeometry, input: &[u64], weights: &[u64]) -> Vec<u6
     let patch = geometry.patch_len();
     let mut out = vec![0u64; geometry.output_len()];
     for g in 0..geometry.groups {
-        let cols = geometry.im2col(input, g);
+        let cols = geometry.patches(input, g);
         let w = &weights[g * per_group_out * patch..(g + 1) * per_group_out * patch];
         let o = &mut out[g * per_group_out * spatial..(g + 1) * per_group_out * spatial];
         gemm::matmul_into(w, &cols, o, per_group_out, patch, spatial);
@@ -186,7 +217,7 @@ pub fn conv2d_real(geometry: &ConvGeometry, input: &[f64], weights: &[f64]) -> V
     let patch = geometry.patch_len();
     let mut out = vec![0.0; geometry.output_len()];
     for g in 0..geometry.groups {
-        let cols = geometry.im2col(input, g);
+        let cols = geometry.patches(input, g);
         let w = &weights[g * per_group_out * patch..(g + 1) * per_group_out * patch];
         let o = &mut out[g * per_group_out * spatial..(g + 1) * per_group_out * spatial];
         gemm::matmul_real_into(w, &cols, o, per_group_out, patch, spatial);
@@ -271,6 +302,37 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_checked_geometry_matches_direct_definition(
+            (groups, per_group_in, per_group_out) in (1usize..4, 1usize..3, 1usize..4),
+            (in_height, in_width) in (1usize..8, 1usize..8),
+            kernel in proptest::array::uniform2(1usize..4),
+            strides in proptest::array::uniform2(1usize..4),
+            pads in proptest::array::uniform4(0usize..5),
+            dilations in proptest::array::uniform2(1usize..3),
+            seed: u64,
+        ) {
+            // Pads wider than the kernel (rows and columns all padding), pointwise
+            // kernels (no im2col), strided and dilated gathers.
+            let g = ConvGeometry {
+                in_channels: groups * per_group_in,
+                in_height,
+                in_width,
+                out_channels: groups * per_group_out,
+                kernel,
+                strides,
+                pads,
+                dilations,
+                groups,
+            };
+            proptest::prop_assume!(g.check().is_ok());
+            let mut prg = crate::Prg::new(crate::Seed::from_u64(seed));
+            let (x, w) = (prg.u64s(g.input_len()), prg.u64s(g.weight_len()));
+            proptest::prop_assert_eq!(conv2d(&g, &x, &w), direct(&g, &x, &w), "{:?}", g);
         }
     }
 

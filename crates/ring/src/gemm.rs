@@ -59,6 +59,8 @@ impl pulp::WithSimd for Product<'_> {
         let Product { a, b, c, m, k, n } = self;
         if n < TILE / 2 {
             columns_by_dot(a, b, c, (m, k, n));
+        } else if m < TILE / 2 {
+            rows_by_axpy(a, b, c, (m, k, n));
         } else {
             panels(a, b, c, (m, k, n));
         }
@@ -110,6 +112,20 @@ fn tile_8x8(rows: &[u64], panel: &[u64], k: usize) -> [[u64; TILE]; TILE] {
         }
     }
     acc
+}
+
+/// C += A·B for an A of few rows (a depthwise convolution's one filter per group):
+/// each row of C adds a multiple of every row of B, where padding A to a tile would
+/// multiply mostly zeros.
+#[inline(always)]
+fn rows_by_axpy(a: &[u64], b: &[u64], c: &mut [u64], (m, k, n): (usize, usize, usize)) {
+    for (a_row, c_row) in a.chunks_exact(k).zip(c.chunks_exact_mut(n)).take(m) {
+        for (&av, b_row) in a_row.iter().zip(b.chunks_exact(n)) {
+            for (cv, &bv) in c_row.iter_mut().zip(b_row) {
+                *cv = cv.wrapping_add(av.wrapping_mul(bv));
+            }
+        }
+    }
 }
 
 /// C += A·B for a B of few columns (a matrix–vector product, a fully connected layer
