@@ -30,6 +30,8 @@ pub struct LocalRun<'a> {
     pub security: &'a SecurityArgs,
     /// Each party's memory budget (MiB).
     pub memory_budget: Option<u64>,
+    /// Ask for an offline phase (`party --offline-phase`).
+    pub offline_phase: bool,
 }
 
 struct Running {
@@ -93,6 +95,9 @@ pub fn run_local(run: &LocalRun) -> Result<[PartyLine; 3]> {
         command.args(["--mode", run.security.mode.name()]);
         if let Some(root) = &root {
             command.arg("--attest-root").arg(root);
+        }
+        if run.offline_phase {
+            command.arg("--offline-phase");
         }
         if let Some(budget) = run.memory_budget {
             command.args(["--memory-budget", &budget.to_string()]);

@@ -11,6 +11,9 @@ pub struct PartyLine {
     /// "semi-honest" or "malicious".
     pub mode: String,
     pub setup_s: f64,
+    /// Of `setup_s`, the offline phase (input-independent precomputation).
+    #[serde(default)]
+    pub offline_s: f64,
     pub online_s: f64,
     pub bytes_sent: u64,
     pub bytes_received: u64,
@@ -168,8 +171,11 @@ pub struct InferenceJson {
     pub top1: Option<usize>,
     pub wall_s: f64,
     /// The client's time from its input ready (the session set up) to the output
-    /// revealed; `wall_s` adds the setup (seeds, program, plan).
+    /// revealed; `wall_s` adds the setup (seeds, program, plan) and the offline phase.
     pub online_s: f64,
+    /// The client's offline phase: its products with the masked weights, before its
+    /// input is shared (0 under a memory budget, which interleaves them).
+    pub offline_s: f64,
     /// Bytes each party sent, indexed by party; null for a party whose process this
     /// is not.
     pub bytes_sent: [Option<u64>; 3],

@@ -401,6 +401,7 @@ fn infer_json_prints_one_object_with_the_documented_fields() {
         [
             "bytes_sent",
             "mode",
+            "offline_s",
             "online_s",
             "output",
             "peak_rss_mib",

@@ -273,6 +273,7 @@ fn party_json_prints_the_inference_object_with_nulls_for_what_a_party_cannot_kno
             [
                 "bytes_sent",
                 "mode",
+                "offline_s",
                 "online_s",
                 "output",
                 "peak_rss_mib",

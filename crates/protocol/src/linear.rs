@@ -276,6 +276,54 @@ impl ClientLinear {
     }
 }
 
+/// P1's part of one use computed before its input share exists: `f(F, A) + C₁` and
+/// the mask A (none of it depends on the input; the *offline* phase).
+#[derive(Debug)]
+pub struct PreparedLinear {
+    input_mask: Vec<u64>,
+    share: Vec<u64>,
+}
+
+/// P1, ahead of the input: draws A, computes `Z₁ = f(F, A) + C₁` with F whole.
+pub fn client_prepare<F: Bilinear + ?Sized>(
+    f: &F,
+    masked_weight: &[u64],
+    client_helper_prg: &mut Prg,
+    c1: Vec<u64>,
+) -> Result<PreparedLinear, ProtocolError> {
+    let mut state = ClientLinear {
+        input_mask: client_helper_prg.u64s(f.input_len()),
+        product: vec![0; f.output_len()],
+    };
+    state.add_block(f, 0..f.units(), masked_weight);
+    let c1 = LinearCorrection::decode(Party::Helper, c1, f.output_len())?;
+    add_into(&mut state.product, c1.words());
+    Ok(PreparedLinear {
+        input_mask: state.input_mask,
+        share: state.product,
+    })
+}
+
+impl PreparedLinear {
+    /// The length of the input share the prepared mask is for.
+    pub fn input_len(&self) -> usize {
+        self.input_mask.len()
+    }
+
+    /// Online, with P1's input share `x1` (of [`input_len`](Self::input_len) words):
+    /// its share Z₁ and the message `E = X₁ − A` for P0 (the same E and Z₁ as
+    /// [`client_start`] then [`ClientLinear::finish`]).
+    pub fn finish(self, x1: &[u64]) -> (Vec<u64>, MaskedInput) {
+        debug_assert_eq!(x1.len(), self.input_mask.len(), "the runtime checks");
+        let e = x1
+            .iter()
+            .zip(&self.input_mask)
+            .map(|(x, a)| x.wrapping_sub(*a))
+            .collect();
+        (self.share, MaskedInput::new(e))
+    }
+}
+
 /// P0's share `Z₀ = f(W, X₀ + E) + C₀`.
 pub fn owner_finish<F: Bilinear + ?Sized>(
     f: &F,

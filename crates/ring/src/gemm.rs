@@ -12,6 +12,8 @@
 //! scalar (or AVX2-vectorized adds), with the same result bit for bit: wrapping
 //! arithmetic has no rounding.
 
+use rayon::prelude::*;
+
 /// Rows of A and columns of B handled by one register tile (8 rows × one 8-lane
 /// vector: eight independent accumulators, enough to hide the multiply's latency).
 const TILE: usize = 8;
@@ -36,8 +38,25 @@ pub fn matmul_into(a: &[u64], b: &[u64], c: &mut [u64], m: usize, k: usize, n: u
         // An empty sum (C is unchanged, and B has no rows to slice), or an empty C.
         return;
     }
-    pulp::Arch::new().dispatch(Product { a, b, c, m, k, n });
+    let threads = rayon::current_num_threads();
+    if threads < 2 || m < 2 * TILE || m.saturating_mul(k).saturating_mul(n) < PARALLEL_MACS {
+        pulp::Arch::new().dispatch(Product { a, b, c, m, k, n });
+        return;
+    }
+    // Row blocks of C (and A) on the cores, each packing its own panels of B.
+    let rows = m.div_ceil(threads).next_multiple_of(TILE);
+    c.par_chunks_mut(rows * n)
+        .zip(a.par_chunks(rows * k))
+        .for_each(|(c, a)| {
+            let m = c.len() / n;
+            pulp::Arch::new().dispatch(Product { a, b, c, m, k, n });
+        });
 }
+
+/// Products of at least this many multiply-adds run on all cores (rayon's pool): the
+/// model owner's product is the online phase's only large computation, while the
+/// other two parties wait for it. Smaller ones are not worth a fork.
+const PARALLEL_MACS: usize = 1 << 22;
 
 /// One product, for `pulp` to compile once per instruction set.
 struct Product<'a> {
@@ -207,6 +226,23 @@ mod tests {
             pulp::WithSimd::with_simd(Product { a: &a, b: &b, c: &mut c, m, k, n }, pulp::Scalar::new());
             prop_assert_eq!(c, naive(&a, &b, m, k, n));
         }
+    }
+
+    #[test]
+    fn a_product_large_enough_for_all_cores_matches_naive() {
+        // Over PARALLEL_MACS, with a row count that leaves the last block short.
+        let (m, k, n) = (43, 300, 400);
+        assert!(m * k * n >= PARALLEL_MACS);
+        let mut prg = crate::Prg::new(crate::Seed::from_u64(77));
+        let (a, b) = (prg.u64s(m * k), prg.u64s(k * n));
+        let mut c = prg.u64s(m * n);
+        let mut expected = naive(&a, &b, m, k, n);
+        expected
+            .iter_mut()
+            .zip(&c)
+            .for_each(|(e, c0)| *e = e.wrapping_add(*c0));
+        matmul_into(&a, &b, &mut c, m, k, n);
+        assert_eq!(c, expected);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::client::{client_session, Prediction};
 use crate::helper::helper_session;
 use crate::owner::{check, owner_session};
 use crate::report::Recorder;
+use crate::session::SessionOptions;
 use crate::session::{self, ProgramHash};
 use crate::{PartyReport, RuntimeError};
 use cryptflow_attest::{
@@ -38,9 +39,18 @@ pub struct Attestation<'a> {
     /// This party's memory budget in MiB (`None`: unbounded; see
     /// [`session::agree_plan`]).
     pub memory_budget_mib: Option<u64>,
+    /// Whether this party asks for an offline phase (see [`SessionOptions`]).
+    pub offline_phase: bool,
 }
 
 impl Attestation<'_> {
+    fn session_options(&self) -> SessionOptions {
+        SessionOptions {
+            memory_budget_mib: self.memory_budget_mib,
+            offline_phase: self.offline_phase,
+        }
+    }
+
     fn enclave(&self, party: Party, program: ProgramHash) -> Result<Enclave, RuntimeError> {
         let program = Digest(program.0);
         let identity = match self.code_override {
@@ -125,7 +135,7 @@ pub fn run_model_owner_attested(
             program,
             weights,
             seeds,
-            attestation.memory_budget_mib,
+            attestation.session_options(),
             recorder,
         )
     })
@@ -148,7 +158,7 @@ pub fn run_client_attested(
             &program,
             input,
             seeds,
-            attestation.memory_budget_mib,
+            attestation.session_options(),
             recorder,
         )
     })
@@ -169,7 +179,7 @@ pub fn run_helper_attested(
             channel,
             &program,
             seeds,
-            attestation.memory_budget_mib,
+            attestation.session_options(),
             recorder,
         )
     })

@@ -6,6 +6,7 @@ use crate::client::client_session;
 use crate::helper::helper_session;
 use crate::owner::owner_session;
 use crate::report::Recorder;
+use crate::session::SessionOptions;
 use crate::{decode_output, encode_input, plain};
 use cryptflow_compiler::passes::liveness::plan_frees;
 use cryptflow_compiler::passes::memory;
@@ -91,11 +92,34 @@ fn run_with(
     let [s0, s1, s2] = PairwiseSeeds::for_test(seed);
     let [mut t0, mut t1, mut t2] = MemoryTransport::triple();
     std::thread::scope(|scope| {
-        let owner =
-            scope.spawn(|| owner_session(&mut t0, program, weights, s0, budget, Recorder::new()));
-        let helper = scope.spawn(|| helper_session(&mut t2, program, s2, budget, Recorder::new()));
-        let prediction =
-            client_session(&mut t1, program, input, s1, budget, Recorder::new()).expect("client");
+        let owner = scope.spawn(|| {
+            owner_session(
+                &mut t0,
+                program,
+                weights,
+                s0,
+                SessionOptions::within(budget),
+                Recorder::new(),
+            )
+        });
+        let helper = scope.spawn(|| {
+            helper_session(
+                &mut t2,
+                program,
+                s2,
+                SessionOptions::within(budget),
+                Recorder::new(),
+            )
+        });
+        let prediction = client_session(
+            &mut t1,
+            program,
+            input,
+            s1,
+            SessionOptions::within(budget),
+            Recorder::new(),
+        )
+        .expect("client");
         owner.join().expect("P0 thread").expect("owner");
         helper.join().expect("P2 thread").expect("helper");
         (prediction.output.data().to_vec(), prediction.report.rounds)
@@ -149,11 +173,33 @@ fn a_budget_too_small_is_refused_by_all_three_before_the_protocol() {
     let [mut t0, mut t1, mut t2] = MemoryTransport::triple();
     // Only the helper has a small budget: the others must refuse too.
     let errors = std::thread::scope(|scope| {
-        let owner =
-            scope.spawn(|| owner_session(&mut t0, &program, &weights, s0, None, Recorder::new()));
-        let helper =
-            scope.spawn(|| helper_session(&mut t2, &program, s2, Some(8), Recorder::new()));
-        let client = client_session(&mut t1, &program, &input, s1, None, Recorder::new());
+        let owner = scope.spawn(|| {
+            owner_session(
+                &mut t0,
+                &program,
+                &weights,
+                s0,
+                SessionOptions::default(),
+                Recorder::new(),
+            )
+        });
+        let helper = scope.spawn(|| {
+            helper_session(
+                &mut t2,
+                &program,
+                s2,
+                SessionOptions::within(Some(8)),
+                Recorder::new(),
+            )
+        });
+        let client = client_session(
+            &mut t1,
+            &program,
+            &input,
+            s1,
+            SessionOptions::default(),
+            Recorder::new(),
+        );
         [
             owner.join().expect("P0").err(),
             client.err(),
@@ -177,13 +223,38 @@ fn a_malformed_budget_is_refused_naming_its_sender() {
     use cryptflow_net::Transport;
     use cryptflow_ring::Party;
     t0.send(Party::Client, vec![1, 2, 3]).expect("send");
-    t2.send(Party::Client, u64::MAX.to_le_bytes().to_vec())
-        .expect("send");
-    match crate::session::agree_plan(&mut t1, &program, None) {
+    t2.send(
+        Party::Client,
+        [u64::MAX, 0].iter().flat_map(|w| w.to_le_bytes()).collect(),
+    )
+    .expect("send");
+    match crate::session::agree_plan(&mut t1, &program, SessionOptions::default()) {
         Err(crate::RuntimeError::MalformedMessage { from, what }) => {
             assert_eq!((from, what), (Party::ModelOwner, "memory budget"));
         }
         other => panic!("expected a malformed budget, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_offline_phase_flag_other_than_yes_or_no_is_refused_naming_its_sender() {
+    let program = program();
+    let [mut t0, mut t1, mut t2] = MemoryTransport::triple();
+    use cryptflow_net::Transport;
+    use cryptflow_ring::Party;
+    let words = |budget: u64, flag: u64| {
+        [budget, flag]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect()
+    };
+    t0.send(Party::Client, words(u64::MAX, 1)).expect("send");
+    t2.send(Party::Client, words(u64::MAX, 2)).expect("send");
+    match crate::session::agree_plan(&mut t1, &program, SessionOptions::default()) {
+        Err(crate::RuntimeError::MalformedMessage { from, what }) => {
+            assert_eq!((from, what), (Party::Helper, "memory budget"));
+        }
+        other => panic!("expected a malformed flag, got {other:?}"),
     }
 }
 

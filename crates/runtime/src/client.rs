@@ -2,11 +2,12 @@
 
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
+use crate::session::{Agreed, SessionOptions};
 use crate::shareholder::{self, Role, LINEAR};
 use crate::{session, RuntimeError};
 use cryptflow_ir::{Program, WeightId};
 use cryptflow_net::Transport;
-use cryptflow_protocol::linear::{self, Bilinear};
+use cryptflow_protocol::linear::{self, Bilinear, PreparedLinear};
 use cryptflow_protocol::msgs::{Message, MessageKind, SelectCorrection};
 use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
@@ -20,6 +21,49 @@ struct Client {
     masked_weights: HashMap<WeightId, Vec<u64>>,
     /// The uses left of each weight.
     uses_left: HashMap<WeightId, usize>,
+    /// Per linear step, `f(F, A) + C₁` and A from the offline phase (empty when the
+    /// session has none).
+    prepared: HashMap<usize, PreparedLinear>,
+}
+
+/// What the offline phase leaves for the online one.
+#[derive(Default)]
+struct Offline {
+    prepared: HashMap<usize, PreparedLinear>,
+}
+
+/// The offline phase: before the input is shared, every linear step's share
+/// `f(F, A) + C₁` and mask A, in instruction order, reading the helper's corrections
+/// as it deals them (all before its selects, helper.rs) and each weight's F from P0 at
+/// its first use (P0 sends them all first). Each F is dropped after its last use.
+fn prepare(link: &mut Link, program: &Program) -> Result<Offline, RuntimeError> {
+    let mut uses_left = program.linear_weight_uses();
+    let mut masked_weights: HashMap<WeightId, Vec<u64>> = HashMap::new();
+    let mut prepared = HashMap::new();
+    for (step, instruction) in program.instructions.iter().enumerate() {
+        let n = program.slot_len(instruction.inputs[0]);
+        let Some((map, weight)) = shareholder::linear_step(&instruction.kernel, n) else {
+            continue;
+        };
+        let f = map.bilinear();
+        let masked = match masked_weights.entry(weight) {
+            Entry::Occupied(held) => held.into_mut(),
+            Entry::Vacant(slot) => {
+                let message = link.recv(Party::ModelOwner, MessageKind::MaskedWeight, weight)?;
+                let masked = linear::receive_masked_weight(message, f.weight_len())?;
+                slot.insert(masked.into_words())
+            }
+        };
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
+        let c1 = link.recv(Party::Helper, MessageKind::LinearCorrection, step)?;
+        prepared.insert(step, linear::client_prepare(f, masked, &mut prg, c1)?);
+        let left = uses_left.entry(weight).or_insert(1);
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            masked_weights.remove(&weight);
+        }
+    }
+    Ok(Offline { prepared })
 }
 
 impl Role for Client {
@@ -36,6 +80,17 @@ impl Role for Client {
         block: Option<usize>,
         x: &[u64],
     ) -> Result<Vec<u64>, RuntimeError> {
+        if let Some(prepared) = self.prepared.remove(&step) {
+            if prepared.input_len() != x.len() {
+                return Err(RuntimeError::Internal(
+                    "an input share unlike its prepared mask",
+                ));
+            }
+            let (z, e) = prepared.finish(x);
+            link.send(Party::ModelOwner, step, &e)?;
+            link.rounds += 1;
+            return Ok(z);
+        }
         let mut prg = link.stream(Party::Helper, shareholder::stream(step, LINEAR));
         let (mut state, e) = linear::client_start(f, x, &mut prg);
         link.send(Party::ModelOwner, step, &e)?;
@@ -114,20 +169,20 @@ pub fn run_client(
     transport: &mut dyn Transport,
     input: &Tensor<f32>,
 ) -> Result<Prediction, RuntimeError> {
-    run_client_within(transport, input, None)
+    run_client_within(transport, input, SessionOptions::default())
 }
 
-/// As [`run_client`], keeping under a memory budget (MiB; see
-/// [`session::agree_plan`]).
+/// As [`run_client`], with this party's session options (a memory budget, an
+/// offline phase; see [`session::agree_plan`]).
 pub fn run_client_within(
     transport: &mut dyn Transport,
     input: &Tensor<f32>,
-    budget_mib: Option<u64>,
+    options: SessionOptions,
 ) -> Result<Prediction, RuntimeError> {
     let recorder = Recorder::new();
     let seeds = session::establish_seeds(transport)?;
     let (program, _) = session::receive_program(transport)?;
-    client_session(transport, &program, input, seeds, budget_mib, recorder)
+    client_session(transport, &program, input, seeds, options, recorder)
 }
 
 /// P1 after setup: the seeds are agreed and the program received.
@@ -136,12 +191,23 @@ pub(crate) fn client_session(
     program: &Program,
     input: &Tensor<f32>,
     seeds: PairwiseSeeds,
-    budget_mib: Option<u64>,
+    options: SessionOptions,
     mut recorder: Recorder,
 ) -> Result<Prediction, RuntimeError> {
     let encoded = crate::encode_input(program, input)?;
-    let plan = session::agree_plan(transport, program, budget_mib)?;
+    let Agreed {
+        plan,
+        offline_phase,
+    } = session::agree_plan(transport, program, options)?;
     let mut link = Link::new(transport, seeds);
+    let offline = if offline_phase {
+        let from = recorder.elapsed();
+        let prepared = prepare(&mut link, program)?;
+        recorder.offline(recorder.elapsed() - from);
+        prepared
+    } else {
+        Offline::default()
+    };
     let setup = recorder.elapsed();
     let x1 = sharing::client_input_share(
         &encoded,
@@ -151,6 +217,7 @@ pub(crate) fn client_session(
         &mut Client {
             masked_weights: HashMap::new(),
             uses_left: program.linear_weight_uses(),
+            prepared: offline.prepared,
         },
         &mut link,
         program,

@@ -4,12 +4,13 @@
 
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
-use crate::shareholder::{comparison_width, stream, LINEAR, SELECT};
+use crate::session::{Agreed, SessionOptions};
+use crate::shareholder::{self, comparison_width, stream, LINEAR, SELECT};
 use crate::{session, RuntimeError};
 use cryptflow_compiler::passes::memory;
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
-use cryptflow_protocol::linear::{self, Bilinear, Elementwise, MatMulShape};
+use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::msgs::{LinearCorrection, Outgoing, SelectCorrection};
 use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{PairwiseSeeds, StreamId};
@@ -18,19 +19,19 @@ use std::collections::HashSet;
 
 /// Runs P2 to the end of one inference.
 pub fn run_helper(transport: &mut dyn Transport) -> Result<PartyReport, RuntimeError> {
-    run_helper_within(transport, None)
+    run_helper_within(transport, SessionOptions::default())
 }
 
-/// As [`run_helper`], keeping under a memory budget (MiB; see
-/// [`session::agree_plan`]).
+/// As [`run_helper`], with this party's session options (a memory budget, an
+/// offline phase; see [`session::agree_plan`]).
 pub fn run_helper_within(
     transport: &mut dyn Transport,
-    budget_mib: Option<u64>,
+    options: SessionOptions,
 ) -> Result<PartyReport, RuntimeError> {
     let recorder = Recorder::new();
     let seeds = session::establish_seeds(transport)?;
     let (program, _) = session::receive_program(transport)?;
-    helper_session(transport, &program, seeds, budget_mib, recorder)
+    helper_session(transport, &program, seeds, options, recorder)
 }
 
 /// P2 after setup: the seeds are agreed and the program received.
@@ -38,79 +39,62 @@ pub(crate) fn helper_session(
     transport: &mut dyn Transport,
     program: &Program,
     seeds: PairwiseSeeds,
-    budget_mib: Option<u64>,
+    options: SessionOptions,
     mut recorder: Recorder,
 ) -> Result<PartyReport, RuntimeError> {
-    let plan = session::agree_plan(transport, program, budget_mib)?;
+    let Agreed {
+        plan,
+        offline_phase,
+    } = session::agree_plan(transport, program, options)?;
     let mut link = Link::new(transport, seeds);
     let setup = recorder.elapsed();
     // Weights whose mask B this helper has derived (see `deal_linear`).
     let mut masks_derived = HashSet::new();
-    for (step, instruction) in program.instructions.iter().enumerate() {
+    let order = dealing_order(program, offline_phase);
+    for &step in &order {
+        let instruction = &program.instructions[step];
         recorder.begin(&link);
         let n = program.slot_len(instruction.inputs[0]);
-        let message = match &instruction.kernel {
-            Kernel::Conv {
-                geometry, weight, ..
-            } => Some(Outgoing::new(
-                deal_linear(
+        match shareholder::linear_step(&instruction.kernel, n) {
+            Some((map, weight)) => {
+                let correction = deal_linear(
                     &link,
                     step,
-                    geometry,
-                    *weight,
+                    map.bilinear(),
+                    weight,
                     plan.block(step),
                     &mut masks_derived,
-                ),
-                0,
-            )),
-            Kernel::MatMul {
-                rows,
-                inner,
-                out,
-                weight,
-                ..
-            } => {
-                let shape = MatMulShape {
-                    rows: *rows,
-                    inner: *inner,
-                    out: *out,
-                };
-                Some(Outgoing::new(
-                    deal_linear(
-                        &link,
-                        step,
-                        &shape,
-                        *weight,
-                        plan.block(step),
-                        &mut masks_derived,
-                    ),
-                    0,
-                ))
+                );
+                link.send_outgoing(Party::Client, step, Outgoing::new(correction, 0))?;
             }
-            Kernel::Scale { weight } => Some(Outgoing::new(
-                deal_linear(
-                    &link,
-                    step,
-                    &Elementwise { len: n },
-                    *weight,
-                    None,
-                    &mut masks_derived,
-                ),
-                0,
-            )),
-            kernel => {
+            None => {
                 let width = comparison_width(instruction);
+                let kernel = &instruction.kernel;
                 deal_selects(&mut link, (step, width), kernel, n, plan.piece(step))?;
-                None
             }
-        };
-        if let Some(message) = message {
-            link.send_outgoing(Party::Client, step, message)?;
         }
         recorder.end(&link, &instruction.source, instruction.kernel.name());
     }
+    recorder.order_layers(&order);
     let online = recorder.elapsed() - setup;
     Ok(recorder.finish(&link, setup, online))
+}
+
+/// The order the helper deals the steps in. With an offline phase, every linear
+/// step's correction comes first (P1 computes its products with them before the
+/// input exists), then the selects in instruction order; otherwise all in instruction
+/// order. P1 reads them in the same order (client.rs).
+fn dealing_order(program: &Program, precompute: bool) -> Vec<usize> {
+    let steps = 0..program.instructions.len();
+    if !precompute {
+        return steps.collect();
+    }
+    let is_linear = |&step: &usize| program.instructions[step].kernel.linear_weight().is_some();
+    steps
+        .clone()
+        .filter(is_linear)
+        .chain(steps.filter(|s| !is_linear(s)))
+        .collect()
 }
 
 fn pair_streams(link: &Link, id: StreamId) -> (cryptflow_ring::Prg, cryptflow_ring::Prg) {

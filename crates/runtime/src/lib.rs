@@ -33,3 +33,4 @@ pub use error::RuntimeError;
 pub use helper::{run_helper, run_helper_within};
 pub use owner::{run_model_owner, run_model_owner_within};
 pub use report::{LayerReport, PartyReport};
+pub use session::SessionOptions;

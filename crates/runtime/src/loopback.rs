@@ -3,8 +3,9 @@
 //! starting processes.
 
 use crate::{
-    run_client, run_client_attested, run_helper, run_helper_attested, run_model_owner,
-    run_model_owner_attested, Attestation, PartyReport, Prediction, RuntimeError,
+    run_client_attested, run_client_within, run_helper_attested, run_helper_within,
+    run_model_owner_attested, run_model_owner_within, Attestation, PartyReport, Prediction,
+    RuntimeError, SessionOptions,
 };
 use cryptflow_ir::{Program, Weights};
 use cryptflow_net::{NetError, Party, TcpConfig, TcpTransport};
@@ -27,15 +28,17 @@ pub fn run_on_loopback(
     weights: &Weights,
     input: &Tensor<f32>,
 ) -> Result<LoopbackRun, RuntimeError> {
-    run_on_loopback_in_mode(program, weights, input, None)
+    run_on_loopback_in_mode(program, weights, input, None, SessionOptions::default())
 }
 
-/// As [`run_on_loopback`]; with `attestation`, in attested (malicious) mode.
+/// As [`run_on_loopback`]; with `attestation`, in attested (malicious) mode (which
+/// takes its session options from it), else with `options` for all three.
 pub fn run_on_loopback_in_mode(
     program: &Program,
     weights: &Weights,
     input: &Tensor<f32>,
     attestation: Option<&Attestation<'_>>,
+    options: SessionOptions,
 ) -> Result<LoopbackRun, RuntimeError> {
     let bind = || {
         TcpListener::bind("127.0.0.1:0").map_err(|source| NetError::Io {
@@ -58,7 +61,7 @@ pub fn run_on_loopback_in_mode(
         let owner = scope.spawn(|| {
             let mut t = TcpTransport::connect_with_listener(Party::ModelOwner, l0, addrs, &config)?;
             match attestation {
-                None => run_model_owner(&mut t, program, weights),
+                None => run_model_owner_within(&mut t, program, weights, options),
                 Some(a) => run_model_owner_attested(&mut t, program, weights, a),
             }
         });
@@ -66,14 +69,14 @@ pub fn run_on_loopback_in_mode(
             let mut t =
                 TcpTransport::connect_with_listener(Party::Helper, l2, addrs, &helper_config)?;
             match attestation {
-                None => run_helper(&mut t),
+                None => run_helper_within(&mut t, options),
                 Some(a) => run_helper_attested(&mut t, a),
             }
         });
         let prediction = TcpTransport::connect_with_listener(Party::Client, l1, addrs, &config)
             .map_err(RuntimeError::from)
             .and_then(|mut t| match attestation {
-                None => run_client(&mut t, input),
+                None => run_client_within(&mut t, input, options),
                 Some(a) => run_client_attested(&mut t, input, a),
             });
         let owner = owner

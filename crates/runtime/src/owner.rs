@@ -2,6 +2,7 @@
 
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
+use crate::session::{Agreed, SessionOptions};
 use crate::shareholder::{self, Role, LINEAR};
 use crate::{session, RuntimeError};
 use cryptflow_compiler::passes::memory::{self, MemoryPlan};
@@ -202,22 +203,22 @@ pub fn run_model_owner(
     program: &Program,
     weights: &dyn WeightSource,
 ) -> Result<PartyReport, RuntimeError> {
-    run_model_owner_within(transport, program, weights, None)
+    run_model_owner_within(transport, program, weights, SessionOptions::default())
 }
 
-/// As [`run_model_owner`], keeping under a memory budget (MiB; see
-/// [`session::agree_plan`]).
+/// As [`run_model_owner`], with this party's session options (a memory budget, an
+/// offline phase; see [`session::agree_plan`]).
 pub fn run_model_owner_within(
     transport: &mut dyn Transport,
     program: &Program,
     weights: &dyn WeightSource,
-    budget_mib: Option<u64>,
+    options: SessionOptions,
 ) -> Result<PartyReport, RuntimeError> {
     check(program, weights)?;
     let recorder = Recorder::new();
     let seeds = session::establish_seeds(transport)?;
     session::send_program(transport, program)?;
-    owner_session(transport, program, weights, seeds, budget_mib, recorder)
+    owner_session(transport, program, weights, seeds, options, recorder)
 }
 
 pub(crate) fn check(program: &Program, weights: &dyn WeightSource) -> Result<(), RuntimeError> {
@@ -234,21 +235,30 @@ pub(crate) fn owner_session(
     program: &Program,
     weights: &dyn WeightSource,
     seeds: PairwiseSeeds,
-    budget_mib: Option<u64>,
+    options: SessionOptions,
     mut recorder: Recorder,
 ) -> Result<PartyReport, RuntimeError> {
-    let plan = session::agree_plan(transport, program, budget_mib)?;
+    let Agreed {
+        plan,
+        offline_phase,
+    } = session::agree_plan(transport, program, options)?;
     let mut link = Link::new(transport, seeds);
     let setup = recorder.elapsed();
     let n = program.slot_len(program.input);
     let x0 = sharing::owner_input_share(n, &mut link.stream(Party::Client, StreamId::INPUT));
     let first_uses = first_uses(program, &plan, &link);
+    let (masked_sent, first_uses) = if offline_phase {
+        // The offline phase: P1 multiplies every F before the input is shared.
+        (send_all_masked(&mut link, weights, first_uses)?, Vec::new())
+    } else {
+        (HashSet::new(), first_uses)
+    };
     let z0 = std::thread::scope(|scope| {
         let (ready, masked) = std::sync::mpsc::sync_channel(0);
         scope.spawn(move || mask_ahead(weights, first_uses, ready));
         let mut owner = ModelOwner {
             weights,
-            masked_sent: HashSet::new(),
+            masked_sent,
             masked,
         };
         // Returning drops `owner` and so the receiver, which ends the thread.
@@ -259,6 +269,23 @@ pub(crate) fn owner_session(
     link.rounds += 1;
     let online = recorder.elapsed() - setup;
     Ok(recorder.finish(&link, setup, online))
+}
+
+/// Sends P1 every weight's `F = W − B` in the order of first use, one weight held at a
+/// time; returns the weights sent.
+fn send_all_masked(
+    link: &mut Link,
+    weights: &dyn WeightSource,
+    first_uses: Vec<FirstUse>,
+) -> Result<HashSet<WeightId>, RuntimeError> {
+    let mut sent = HashSet::new();
+    for FirstUse { id, mut mask, .. } in first_uses {
+        let weight = weights.load(id)?;
+        let b = linear::weight_mask(weight.len(), &mut mask);
+        link.send(Party::Client, id, &linear::masked_weight(&weight, b))?;
+        sent.insert(id);
+    }
+    Ok(sent)
 }
 
 /// Each weight at its first use, in order, with its mask stream and the plan's words

@@ -20,8 +20,13 @@ pub struct LayerReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct PartyReport {
     pub party: Party,
-    /// Seeds, program distribution and weight masking.
+    /// Seeds, program distribution, weight masking and the offline phase: everything
+    /// before the input is shared.
     pub setup_seconds: f64,
+    /// Of `setup_seconds`, the offline phase: the work that does not depend on the
+    /// input (P1's products with the masked weights, the helper's dealing of them);
+    /// 0 under a memory budget, which interleaves it with the online phase.
+    pub offline_seconds: f64,
     /// From the input being shared to the output being revealed.
     pub online_seconds: f64,
     pub comm: CommStats,
@@ -39,6 +44,7 @@ pub(crate) struct Recorder {
     layer_stats: CommStats,
     layer_rounds: u64,
     layers: Vec<LayerReport>,
+    offline_seconds: f64,
 }
 
 impl Recorder {
@@ -49,7 +55,22 @@ impl Recorder {
             layer_stats: CommStats::default(),
             layer_rounds: 0,
             layers: Vec::new(),
+            offline_seconds: 0.0,
         }
+    }
+
+    /// Records the offline phase's length (part of the setup).
+    pub fn offline(&mut self, seconds: f64) {
+        self.offline_seconds = seconds;
+    }
+
+    /// Puts the layers recorded so far in instruction order, `steps[i]` being the
+    /// instruction of the i-th recorded (the helper deals out of order offline).
+    pub fn order_layers(&mut self, steps: &[usize]) {
+        let mut numbered: Vec<(usize, LayerReport)> =
+            steps.iter().copied().zip(self.layers.drain(..)).collect();
+        numbered.sort_by_key(|(step, _)| *step);
+        self.layers = numbered.into_iter().map(|(_, layer)| layer).collect();
     }
 
     pub fn begin(&mut self, link: &Link) {
@@ -76,6 +97,7 @@ impl Recorder {
         PartyReport {
             party: link.me(),
             setup_seconds,
+            offline_seconds: self.offline_seconds,
             online_seconds,
             comm: link.stats(),
             rounds: link.rounds,

@@ -82,37 +82,87 @@ pub fn decode_program(bytes: &[u8]) -> Result<Program, RuntimeError> {
     Ok(program)
 }
 
-/// Agrees the memory plan: each party tells the others its budget (MiB per party;
-/// `None`: unbounded), and every party plans for the smallest of the three from the
-/// public program, so a party's plan is its own computation, not a peer's word. A
-/// budget too small for this model stops all three before the protocol starts, each
-/// naming the smallest budget that works.
+/// What a party asks of the session's schedule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// This party's memory budget (MiB; `None`: unbounded).
+    pub memory_budget_mib: Option<u64>,
+    /// Run an offline phase: before the client's input is shared, P1 computes every
+    /// linear step's product with the masked weights (`f(F, A) + C₁`) and the helper
+    /// deals them, so that the online phase (input to output) holds only the model
+    /// owner's products and the comparisons. It costs P1 the memory of every step's
+    /// mask and share, and end to end it is no faster; a memory budget rules it out.
+    pub offline_phase: bool,
+}
+
+impl SessionOptions {
+    pub fn within(memory_budget_mib: Option<u64>) -> SessionOptions {
+        SessionOptions {
+            memory_budget_mib,
+            ..SessionOptions::default()
+        }
+    }
+}
+
+/// What the three parties agreed: the memory plan, and whether there is an offline
+/// phase.
+#[derive(Debug)]
+pub struct Agreed {
+    pub plan: MemoryPlan,
+    pub offline_phase: bool,
+}
+
+/// Agrees the schedule: each party tells the others its budget (MiB per party;
+/// `None`: unbounded) and whether it asks for an offline phase; every party plans for
+/// the smallest of the three budgets from the public program, so a party's plan is its
+/// own computation, not a peer's word, and runs an offline phase if any party asked
+/// and no budget binds. A budget too small for this model stops all three before the
+/// protocol starts, each naming the smallest budget that works.
 pub fn agree_plan(
     transport: &mut dyn Transport,
     program: &Program,
-    budget_mib: Option<u64>,
-) -> Result<MemoryPlan, RuntimeError> {
+    options: SessionOptions,
+) -> Result<Agreed, RuntimeError> {
     let me = transport.me();
-    let encode = |b: Option<u64>| b.unwrap_or(u64::MAX).to_le_bytes().to_vec();
+    let mut message = options
+        .memory_budget_mib
+        .unwrap_or(u64::MAX)
+        .to_le_bytes()
+        .to_vec();
+    message.extend_from_slice(&u64::from(options.offline_phase).to_le_bytes());
     for peer in Party::ALL.into_iter().filter(|&p| p != me) {
-        transport.send(peer, encode(budget_mib))?;
+        transport.send(peer, message.clone())?;
     }
-    let mut smallest = budget_mib;
+    let mut smallest = options.memory_budget_mib;
+    let mut offline = options.offline_phase;
     for peer in Party::ALL.into_iter().filter(|&p| p != me) {
         let bytes = transport.recv(peer)?;
-        let word: [u8; 8] = bytes
-            .try_into()
-            .map_err(|_| RuntimeError::MalformedMessage {
-                from: peer,
-                what: "memory budget",
-            })?;
-        let theirs = Some(u64::from_le_bytes(word)).filter(|&b| b != u64::MAX);
+        let malformed = || RuntimeError::MalformedMessage {
+            from: peer,
+            what: "memory budget",
+        };
+        let words: [u8; 16] = bytes.try_into().map_err(|_| malformed())?;
+        let word = |at: usize| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&words[at..at + 8]);
+            u64::from_le_bytes(word)
+        };
+        let budget = word(0);
+        offline |= match word(8) {
+            0 => false,
+            1 => true,
+            _ => return Err(malformed()),
+        };
+        let theirs = Some(budget).filter(|&b| b != u64::MAX);
         smallest = match (smallest, theirs) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
     }
-    Ok(memory::plan(program, smallest)?)
+    Ok(Agreed {
+        offline_phase: offline && smallest.is_none(),
+        plan: memory::plan(program, smallest)?,
+    })
 }
 
 /// The BLAKE3 hash of a program as it went over the wire.

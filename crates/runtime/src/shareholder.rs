@@ -11,6 +11,7 @@ use cryptflow_protocol::linear::{Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::{self, MaxTree};
 use cryptflow_protocol::relu::{ReluCorrelation, SecureSelect, Width};
 use cryptflow_protocol::{division, truncation, Step, StreamId};
+use cryptflow_ring::conv::ConvGeometry;
 use cryptflow_ring::{Party, Prg};
 
 /// Stream purposes within one instruction.
@@ -256,6 +257,53 @@ fn relu_batch(
         out.extend(link.drive(step, first_round, Step::Send(first), |m| select.step(m))?);
     }
     Ok(out)
+}
+
+/// The bilinear map of a linear kernel (one multiplying by a model owner's weight).
+pub(crate) enum LinearMap<'k> {
+    Conv(&'k ConvGeometry),
+    MatMul(MatMulShape),
+    Elementwise(Elementwise),
+}
+
+impl LinearMap<'_> {
+    pub fn bilinear(&self) -> &dyn Bilinear {
+        match self {
+            LinearMap::Conv(geometry) => *geometry,
+            LinearMap::MatMul(shape) => shape,
+            LinearMap::Elementwise(f) => f,
+        }
+    }
+}
+
+/// The map and weight of a linear kernel whose first input has `input_len` words;
+/// `None` for any other kernel. The one reading of "which kernels are linear" that
+/// the helper's dealing and P1's offline phase share with the instruction loop.
+pub(crate) fn linear_step(kernel: &Kernel, input_len: usize) -> Option<(LinearMap<'_>, WeightId)> {
+    match kernel {
+        Kernel::Conv {
+            geometry, weight, ..
+        } => Some((LinearMap::Conv(geometry), *weight)),
+        Kernel::MatMul {
+            rows,
+            inner,
+            out,
+            weight,
+            ..
+        } => Some((
+            LinearMap::MatMul(MatMulShape {
+                rows: *rows,
+                inner: *inner,
+                out: *out,
+            }),
+            *weight,
+        )),
+        Kernel::Scale { weight } => Some((
+            LinearMap::Elementwise(Elementwise { len: input_len }),
+            *weight,
+        )),
+        _ => None,
+    }
 }
 
 pub(crate) fn stream(step: usize, purpose: u8) -> StreamId {

@@ -118,6 +118,7 @@ fn attested(fault: Option<Fault>, code_of_helper: Option<Digest>) -> Run {
                         root,
                         code_override: (me == Party::Helper).then_some(code_of_helper).flatten(),
                         memory_budget_mib: None,
+                        offline_phase: false,
                     };
                     let result = match me {
                         Party::ModelOwner => run_model_owner_attested(

@@ -13,7 +13,7 @@ use crate::{comparisons, inputs};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use cryptflow_runtime::loopback::{run_on_loopback_in_mode, LoopbackRun};
-use cryptflow_runtime::Attestation;
+use cryptflow_runtime::{Attestation, SessionOptions};
 use std::path::PathBuf;
 
 mod memory;
@@ -66,6 +66,10 @@ pub struct BenchArgs {
     /// the widths (on the other digits, or three photos other than the input).
     #[arg(long)]
     pub exact_comparisons: bool,
+    /// `mnist`, `imagenet`: run an offline phase before each input is shared (see
+    /// `infer --offline-phase`); the online column is then input to output.
+    #[arg(long)]
+    pub offline_phase: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -262,6 +266,11 @@ fn measure(
         root: &root,
         code_override: None,
         memory_budget_mib: None,
+        offline_phase: args.offline_phase,
+    };
+    let options = SessionOptions {
+        memory_budget_mib: None,
+        offline_phase: args.offline_phase,
     };
     let modes: Vec<(&'static str, Option<&Attestation>)> = match args.mode {
         Modes::SemiHonest => vec![("semi-honest", None)],
@@ -281,8 +290,13 @@ fn measure(
         .with_message(net);
     for round in 0..rounds {
         for (m, (_, attestation)) in modes.iter().enumerate() {
-            let run =
-                run_on_loopback_in_mode(&compiled.program, &compiled.weights, input, *attestation)?;
+            let run = run_on_loopback_in_mode(
+                &compiled.program,
+                &compiled.weights,
+                input,
+                *attestation,
+                options,
+            )?;
             progress.inc(1);
             // The first round warms up and is not counted.
             if round > 0 {

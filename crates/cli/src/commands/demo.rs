@@ -57,6 +57,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         tls: false,
         security: &Default::default(),
         memory_budget: None,
+        offline_phase: false,
     })?;
     let client = &lines[1];
     let top1 = argmax(client.output.as_deref().unwrap_or_default());

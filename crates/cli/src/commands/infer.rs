@@ -47,6 +47,14 @@ pub struct InferArgs {
     /// or refuse at the start naming the smallest budget that works.
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
     pub memory_budget: Option<u64>,
+    /// Run an offline phase first: before the client's input is shared, the client
+    /// multiplies every layer's masked weights and the helper deals them, so the
+    /// online time (input to output) holds only the model owner's products and the
+    /// comparisons. Costs the client memory (every layer's mask and share) and is no
+    /// faster end to end; not under a memory budget. The three parties run one if any
+    /// asks.
+    #[arg(long, conflicts_with = "memory_budget")]
+    pub offline_phase: bool,
 }
 
 pub fn run(args: InferArgs) -> Result<()> {
@@ -66,6 +74,7 @@ pub fn run(args: InferArgs) -> Result<()> {
         tls: args.tls,
         security: &args.security,
         memory_budget: args.memory_budget,
+        offline_phase: args.offline_phase,
     })?;
     let mut result = summarize(&lines);
     if args.profile {
@@ -93,6 +102,7 @@ pub fn summarize(lines: &[PartyLine; 3]) -> InferenceJson {
         output: Some(output),
         wall_s: client.setup_s + client.online_s,
         online_s: client.online_s,
+        offline_s: client.offline_s,
         bytes_sent: lines.each_ref().map(|line| Some(line.bytes_sent)),
         rounds: client.rounds,
         peak_rss_mib: lines.each_ref().map(|line| Some(line.peak_rss_mib)),
@@ -119,9 +129,15 @@ pub fn print_human(r: &InferenceJson) {
         .peak_rss_mib
         .map(|peak| peak.map_or("?".to_owned(), |m| format!("{m:.0}")));
     println!(
-        "{} mode: time {:.1} ms, {} rounds; sent P0 {} MiB, P1 {} MiB, P2 {} MiB; peak memory {}/{}/{} MiB",
+        "{} mode: time {:.1} ms (online {:.1} ms{}), {} rounds; sent P0 {} MiB, P1 {} MiB, P2 {} MiB; peak memory {}/{}/{} MiB",
         r.mode,
         r.wall_s * 1e3,
+        r.online_s * 1e3,
+        if r.offline_s > 0.0 {
+            format!(", offline {:.1} ms", r.offline_s * 1e3)
+        } else {
+            String::new()
+        },
         r.rounds,
         sent[0],
         sent[1],

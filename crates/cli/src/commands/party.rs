@@ -11,7 +11,7 @@ use cryptflow_net::fault::FaultyHost;
 use cryptflow_net::{Party, TcpConfig, TcpTransport, TlsIdentity};
 use cryptflow_runtime::{
     run_client_attested, run_client_within, run_helper_attested, run_helper_within,
-    run_model_owner_attested, run_model_owner_within, Attestation, PartyReport,
+    run_model_owner_attested, run_model_owner_within, Attestation, PartyReport, SessionOptions,
 };
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -69,6 +69,14 @@ pub struct PartyArgs {
     /// The model owner must be given a compiled `.cfp` (`cryptflow compile`).
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..))]
     pub memory_budget: Option<u64>,
+    /// Run an offline phase first: before the client's input is shared, the client
+    /// multiplies every layer's masked weights and the helper deals them, so the
+    /// online time (input to output) holds only the model owner's products and the
+    /// comparisons. Costs the client memory (every layer's mask and share) and is no
+    /// faster end to end; not under a memory budget. The three parties run one if any
+    /// asks.
+    #[arg(long, conflicts_with = "memory_budget")]
+    pub offline_phase: bool,
     /// Print one JSON line with the party's measurements (used by `infer`).
     #[arg(long, hide = true)]
     pub report: bool,
@@ -143,8 +151,12 @@ pub fn run(args: PartyArgs) -> Result<()> {
         root,
         code_override: None,
         memory_budget_mib: args.memory_budget,
+        offline_phase: args.offline_phase,
     });
-    let budget = args.memory_budget;
+    let options = SessionOptions {
+        memory_budget_mib: args.memory_budget,
+        offline_phase: args.offline_phase,
+    };
     let blame = |error: cryptflow_runtime::RuntimeError| match error.culprit() {
         // Said first, so that every honest party's output starts with whom it blames.
         Some(culprit) => anyhow::Error::new(error).context(format!("{culprit}'s host misbehaved")),
@@ -152,7 +164,7 @@ pub fn run(args: PartyArgs) -> Result<()> {
     };
     let (report, output) = match (model, input, &attestation) {
         (Some(model), _, None) => (
-            run_model_owner_within(&mut host, model.program(), model.weights(), budget)?,
+            run_model_owner_within(&mut host, model.program(), model.weights(), options)?,
             None,
         ),
         (Some(model), _, Some(a)) => (
@@ -161,14 +173,14 @@ pub fn run(args: PartyArgs) -> Result<()> {
             None,
         ),
         (_, Some(x), None) => {
-            let prediction = run_client_within(&mut host, &x, budget)?;
+            let prediction = run_client_within(&mut host, &x, options)?;
             (prediction.report, Some(prediction.output))
         }
         (_, Some(x), Some(a)) => {
             let prediction = run_client_attested(&mut host, &x, a).map_err(blame)?;
             (prediction.report, Some(prediction.output))
         }
-        (_, _, None) => (run_helper_within(&mut host, budget)?, None),
+        (_, _, None) => (run_helper_within(&mut host, options)?, None),
         (_, _, Some(a)) => (run_helper_attested(&mut host, a).map_err(blame)?, None),
     };
     host.into_inner()
@@ -220,6 +232,7 @@ fn print_outcome(
         mode: mode.name().to_string(),
         setup_s: report.setup_seconds,
         online_s: report.online_seconds,
+        offline_s: report.offline_seconds,
         bytes_sent: report.comm.bytes_sent,
         bytes_received: report.comm.bytes_received,
         rounds: report.rounds,
@@ -271,6 +284,7 @@ fn own_view(me: Party, line: &PartyLine) -> InferenceJson {
         output: line.output.clone(),
         wall_s: line.setup_s + line.online_s,
         online_s: line.online_s,
+        offline_s: line.offline_s,
         bytes_sent,
         rounds: line.rounds,
         peak_rss_mib,

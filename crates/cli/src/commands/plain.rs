@@ -23,6 +23,7 @@ pub fn run(args: InferArgs) -> Result<()> {
         wall_s,
         // One process, no session: all of it is online.
         online_s: wall_s,
+        offline_s: 0.0,
         bytes_sent: [Some(0); 3],
         rounds: 0,
         peak_rss_mib: [Some(peak_rss_mib()), Some(0.0), Some(0.0)],

@@ -219,3 +219,55 @@ fn blocks_cover_the_units_in_order_and_unsplittable_maps_are_one() {
     let f = Elementwise { len: 9 };
     assert_eq!(blocks(&f, Some(2)).collect::<Vec<_>>(), vec![0..1]);
 }
+
+#[test]
+fn prepared_before_the_input_gives_the_same_message_and_share() {
+    // The offline/online split: P1's f(F, A) + C₁ computed before X₁ exists, then E
+    // and Z₁ from X₁; same words as the interleaved run, and a correct product.
+    let g = conv_geometry();
+    let mut data = Prg::new(Seed::from_u64(21));
+    let (w, x) = (data.u64s(g.weight_len()), data.u64s(g.input_len()));
+    let setup = streams(5, StreamId::for_weight(0));
+    let b = weight_mask(g.weight_len(), &mut { setup.owner_helper });
+    let masked = masked_weight(&w, b.clone());
+    let (x0, x1) = share(&x, 105);
+    let interleaved = {
+        let mut s = streams(5, StreamId::for_step(3, 0));
+        let c1 = deal(&g, &b, &mut s.helper_owner, &mut s.helper_client);
+        let (client, e) = client_start(&g, &x1, &mut s.client_helper);
+        let z1 = client
+            .finish(&g, masked.words(), c1.into_words())
+            .expect("client");
+        (e.into_words(), z1)
+    };
+    let mut s = streams(5, StreamId::for_step(3, 0));
+    let c1 = deal(&g, &b, &mut s.helper_owner, &mut s.helper_client);
+    let prepared = client_prepare(&g, masked.words(), &mut s.client_helper, c1.into_words())
+        .expect("prepared");
+    assert_eq!(prepared.input_len(), g.input_len());
+    let (z1, e) = prepared.finish(&x1);
+    let e = e.into_words();
+    assert_eq!((e.clone(), z1.clone()), interleaved);
+    let z0 = owner_finish(&g, &w, &x0, e, &mut s.owner_helper).expect("owner");
+    assert_eq!(reconstruct(&z0, &z1), conv::conv2d(&g, &x, &w));
+}
+
+#[test]
+fn a_prepared_use_refuses_a_short_correction() {
+    let f = MatMulShape {
+        rows: 1,
+        inner: 3,
+        out: 2,
+    };
+    let mut s = streams(6, StreamId::for_step(1, 0));
+    let error = client_prepare(&f, &[0; 6], &mut s.client_helper, vec![0; 1]).unwrap_err();
+    assert!(matches!(
+        error,
+        ProtocolError::MalformedMessage {
+            from: Party::Helper,
+            expected: 2,
+            actual: 1,
+            ..
+        }
+    ));
+}

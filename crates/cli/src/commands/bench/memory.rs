@@ -136,6 +136,7 @@ fn one_mode(
                 tls: false,
                 security: &security,
                 memory_budget: budgets[i],
+                offline_phase: false,
             })
             .with_context(|| format!("the run under {}", shown(budgets[i])))?;
             progress.inc(1);
