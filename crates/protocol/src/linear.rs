@@ -239,12 +239,17 @@ pub fn client_start<F: Bilinear + ?Sized>(
     client_helper_prg: &mut Prg,
 ) -> (ClientLinear, MaskedInput) {
     let a = client_helper_prg.u64s(f.input_len());
-    let e = x1.iter().zip(&a).map(|(x, a)| x.wrapping_sub(*a)).collect();
+    let e = mask_input(x1, &a);
     let state = ClientLinear {
         input_mask: a,
         product: vec![0; f.output_len()],
     };
-    (state, MaskedInput::new(e))
+    (state, e)
+}
+
+/// `E = X₁ − A`.
+fn mask_input(x1: &[u64], a: &[u64]) -> MaskedInput {
+    MaskedInput::new(x1.iter().zip(a).map(|(x, a)| x.wrapping_sub(*a)).collect())
 }
 
 impl ClientLinear {
@@ -291,17 +296,12 @@ pub fn client_prepare<F: Bilinear + ?Sized>(
     client_helper_prg: &mut Prg,
     c1: Vec<u64>,
 ) -> Result<PreparedLinear, ProtocolError> {
-    let mut state = ClientLinear {
-        input_mask: client_helper_prg.u64s(f.input_len()),
-        product: vec![0; f.output_len()],
-    };
-    state.add_block(f, 0..f.units(), masked_weight);
+    let input_mask = client_helper_prg.u64s(f.input_len());
+    let mut share = vec![0; f.output_len()];
+    f.add_units(masked_weight, &input_mask, 0..f.units(), &mut share);
     let c1 = LinearCorrection::decode(Party::Helper, c1, f.output_len())?;
-    add_into(&mut state.product, c1.words());
-    Ok(PreparedLinear {
-        input_mask: state.input_mask,
-        share: state.product,
-    })
+    add_into(&mut share, c1.words());
+    Ok(PreparedLinear { input_mask, share })
 }
 
 impl PreparedLinear {
@@ -315,12 +315,7 @@ impl PreparedLinear {
     /// [`client_start`] then [`ClientLinear::finish`]).
     pub fn finish(self, x1: &[u64]) -> (Vec<u64>, MaskedInput) {
         debug_assert_eq!(x1.len(), self.input_mask.len(), "the runtime checks");
-        let e = x1
-            .iter()
-            .zip(&self.input_mask)
-            .map(|(x, a)| x.wrapping_sub(*a))
-            .collect();
-        (self.share, MaskedInput::new(e))
+        (self.share, mask_input(x1, &self.input_mask))
     }
 }
 

@@ -26,17 +26,14 @@ struct Client {
     prepared: HashMap<usize, PreparedLinear>,
 }
 
-/// What the offline phase leaves for the online one.
-#[derive(Default)]
-struct Offline {
-    prepared: HashMap<usize, PreparedLinear>,
-}
-
 /// The offline phase: before the input is shared, every linear step's share
 /// `f(F, A) + C₁` and mask A, in instruction order, reading the helper's corrections
 /// as it deals them (all before its selects, helper.rs) and each weight's F from P0 at
 /// its first use (P0 sends them all first). Each F is dropped after its last use.
-fn prepare(link: &mut Link, program: &Program) -> Result<Offline, RuntimeError> {
+fn prepare(
+    link: &mut Link,
+    program: &Program,
+) -> Result<HashMap<usize, PreparedLinear>, RuntimeError> {
     let mut uses_left = program.linear_weight_uses();
     let mut masked_weights: HashMap<WeightId, Vec<u64>> = HashMap::new();
     let mut prepared = HashMap::new();
@@ -63,7 +60,7 @@ fn prepare(link: &mut Link, program: &Program) -> Result<Offline, RuntimeError> 
             masked_weights.remove(&weight);
         }
     }
-    Ok(Offline { prepared })
+    Ok(prepared)
 }
 
 impl Role for Client {
@@ -200,14 +197,12 @@ pub(crate) fn client_session(
         offline_phase,
     } = session::agree_plan(transport, program, options)?;
     let mut link = Link::new(transport, seeds);
-    let offline = if offline_phase {
+    let mut prepared = HashMap::new();
+    if offline_phase {
         let from = recorder.elapsed();
-        let prepared = prepare(&mut link, program)?;
+        prepared = prepare(&mut link, program)?;
         recorder.offline(recorder.elapsed() - from);
-        prepared
-    } else {
-        Offline::default()
-    };
+    }
     let setup = recorder.elapsed();
     let x1 = sharing::client_input_share(
         &encoded,
@@ -217,7 +212,7 @@ pub(crate) fn client_session(
         &mut Client {
             masked_weights: HashMap::new(),
             uses_left: program.linear_weight_uses(),
-            prepared: offline.prepared,
+            prepared,
         },
         &mut link,
         program,

@@ -98,6 +98,18 @@ fn mask_ahead<'w>(
 }
 
 impl ModelOwner<'_> {
+    /// The offline phase: every weight's F to P1 at once, from the masking thread in
+    /// the order of first use (P1 multiplies them all before the input is shared). No
+    /// weight is blocked: a session with an offline phase has no memory budget.
+    fn send_all_masked(&mut self, link: &mut Link) -> Result<(), RuntimeError> {
+        for next in self.masked.iter() {
+            let next = next?;
+            link.send(Party::Client, next.id, &next.masked)?;
+            self.masked_sent.insert(next.id);
+        }
+        Ok(())
+    }
+
     /// The next weight or block from the masking thread, which must be block `block`
     /// of weight `id` (weights come in the order of first use, see `mask_ahead`).
     fn next_masked(&self, id: WeightId, block: usize) -> Result<Masked<'_>, RuntimeError> {
@@ -243,49 +255,32 @@ pub(crate) fn owner_session(
         offline_phase,
     } = session::agree_plan(transport, program, options)?;
     let mut link = Link::new(transport, seeds);
-    let setup = recorder.elapsed();
-    let n = program.slot_len(program.input);
-    let x0 = sharing::owner_input_share(n, &mut link.stream(Party::Client, StreamId::INPUT));
     let first_uses = first_uses(program, &plan, &link);
-    let (masked_sent, first_uses) = if offline_phase {
-        // The offline phase: P1 multiplies every F before the input is shared.
-        (send_all_masked(&mut link, weights, first_uses)?, Vec::new())
-    } else {
-        (HashSet::new(), first_uses)
-    };
-    let z0 = std::thread::scope(|scope| {
+    let (z0, setup) = std::thread::scope(|scope| {
         let (ready, masked) = std::sync::mpsc::sync_channel(0);
         scope.spawn(move || mask_ahead(weights, first_uses, ready));
         let mut owner = ModelOwner {
             weights,
-            masked_sent,
+            masked_sent: HashSet::new(),
             masked,
         };
+        if offline_phase {
+            let from = recorder.elapsed();
+            owner.send_all_masked(&mut link)?;
+            recorder.offline(recorder.elapsed() - from);
+        }
+        let setup = recorder.elapsed();
+        let n = program.slot_len(program.input);
+        let x0 = sharing::owner_input_share(n, &mut link.stream(Party::Client, StreamId::INPUT));
         // Returning drops `owner` and so the receiver, which ends the thread.
-        shareholder::run(&mut owner, &mut link, program, &plan, x0, &mut recorder)
+        let z0 = shareholder::run(&mut owner, &mut link, program, &plan, x0, &mut recorder)?;
+        Ok::<_, RuntimeError>((z0, setup))
     })?;
     let output = OutputShare::new(z0);
     link.send(Party::Client, program.instructions.len(), &output)?;
     link.rounds += 1;
     let online = recorder.elapsed() - setup;
     Ok(recorder.finish(&link, setup, online))
-}
-
-/// Sends P1 every weight's `F = W − B` in the order of first use, one weight held at a
-/// time; returns the weights sent.
-fn send_all_masked(
-    link: &mut Link,
-    weights: &dyn WeightSource,
-    first_uses: Vec<FirstUse>,
-) -> Result<HashSet<WeightId>, RuntimeError> {
-    let mut sent = HashSet::new();
-    for FirstUse { id, mut mask, .. } in first_uses {
-        let weight = weights.load(id)?;
-        let b = linear::weight_mask(weight.len(), &mut mask);
-        link.send(Party::Client, id, &linear::masked_weight(&weight, b))?;
-        sent.insert(id);
-    }
-    Ok(sent)
 }
 
 /// Each weight at its first use, in order, with its mask stream and the plan's words

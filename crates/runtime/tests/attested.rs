@@ -3,9 +3,12 @@
 //! prelude) and late (in the protocol), caught with the culprit named by every
 //! honest party and no panic.
 
+mod common;
+use common::random;
+
 use cryptflow_attest::{Digest, SoftwareRoot};
 use cryptflow_compiler::compile;
-use cryptflow_ir::{ConvAttrs, GemmAttrs, Graph, Node, Op, PoolAttrs};
+use cryptflow_ir::{ConvAttrs, GemmAttrs, Graph, Op, PoolAttrs};
 use cryptflow_net::fault::{Fault, FaultKind, FaultyHost};
 use cryptflow_net::{MemoryTransport, Misbehaviour, NetError, Transport};
 use cryptflow_ring::{Party, Prg, Seed, Tensor};
@@ -15,13 +18,6 @@ use cryptflow_runtime::{
 };
 use std::time::Duration;
 
-fn random(prg: &mut Prg, n: usize) -> Vec<f32> {
-    prg.u64s(n)
-        .iter()
-        .map(|&r| (r >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
-        .collect()
-}
-
 /// input [1,1,6,6] → conv 3x3 (3 ch, bias) → relu → maxpool 2x2 → flatten → gemm (→ 4).
 fn model() -> cryptflow_compiler::Compiled {
     let mut prg = Prg::new(Seed::from_u64(3));
@@ -30,7 +26,7 @@ fn model() -> cryptflow_compiler::Compiled {
     let mut constant = |g: &mut Graph, name: &str, shape: Vec<usize>| {
         let id = g.add_value(name, None);
         let n = shape.iter().product();
-        let t = Tensor::new(shape, random(&mut prg, n)).expect("sized");
+        let t = Tensor::new(shape, random(&mut prg, n, 1.0)).expect("sized");
         g.constants.insert(id, t);
         id
     };
@@ -73,14 +69,7 @@ fn model() -> cryptflow_compiler::Compiled {
             vec![v[3], w2],
         ),
     ];
-    for (i, (op, inputs)) in ops.into_iter().enumerate() {
-        g.nodes.push(Node {
-            name: names[i].into(),
-            op,
-            inputs,
-            output: v[i],
-        });
-    }
+    common::push_nodes(&mut g, &names, &v, ops.into());
     g.input = x;
     g.output = v[4];
     compile(g, cryptflow_compiler::DEFAULT_SCALE.into()).expect("compiles")
@@ -89,7 +78,7 @@ fn model() -> cryptflow_compiler::Compiled {
 fn input() -> Tensor<f32> {
     Tensor::new(
         vec![1, 1, 6, 6],
-        random(&mut Prg::new(Seed::from_u64(4)), 36),
+        random(&mut Prg::new(Seed::from_u64(4)), 36, 1.0),
     )
     .expect("sized")
 }

@@ -3,18 +3,14 @@
 //! values computes exactly what the 64-bit program does with fewer rounds and bytes,
 //! and outside its range both the twin and the secure run read the wrapped sign.
 
+mod common;
+use common::random;
+
 use cryptflow_compiler::{compile, Compiled};
-use cryptflow_ir::{ConvAttrs, Graph, Node, Op, PoolAttrs};
+use cryptflow_ir::{ConvAttrs, Graph, Op, PoolAttrs};
 use cryptflow_net::MemoryTransport;
 use cryptflow_ring::{Prg, Seed, Tensor};
 use cryptflow_runtime::{plain, run_client, run_helper, run_model_owner, Prediction};
-
-fn random(prg: &mut Prg, n: usize, scale: f32) -> Vec<f32> {
-    prg.u64s(n)
-        .iter()
-        .map(|&r| ((r >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale)
-        .collect()
-}
 
 /// x [1, 2, 6, 6] → conv 3×3 (3 ch) → relu → maxpool 2×2 → clip [−1, 2] → leaky relu
 /// → flatten → gemm (→ 4): every comparing kernel.
@@ -74,14 +70,7 @@ fn model() -> Graph {
             vec![v[5], fc],
         ),
     ];
-    for (i, (op, inputs)) in ops.into_iter().enumerate() {
-        g.nodes.push(Node {
-            name: names[i].into(),
-            op,
-            inputs,
-            output: v[i],
-        });
-    }
+    common::push_nodes(&mut g, &names, &v, ops.into());
     g.input = x;
     g.output = v[6];
     g

@@ -2,18 +2,14 @@
 //! Concat, Transpose, Pad, Sub, Div, a trailing Softmax) run by the three parties agree
 //! with the cleartext twin.
 
+mod common;
+use common::random;
+
 use cryptflow_compiler::compile;
 use cryptflow_ir::{ConvAttrs, Graph, Node, Op};
 use cryptflow_net::MemoryTransport;
 use cryptflow_ring::{Prg, Seed, Tensor};
 use cryptflow_runtime::{plain, run_client, run_helper, run_model_owner};
-
-fn random(prg: &mut Prg, n: usize, scale: f32) -> Vec<f32> {
-    prg.u64s(n)
-        .iter()
-        .map(|&r| ((r >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale)
-        .collect()
-}
 
 fn model() -> Graph {
     let mut prg = Prg::new(Seed::from_u64(77));

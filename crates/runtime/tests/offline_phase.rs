@@ -4,21 +4,17 @@
 //! sends exactly the bytes of the interleaved run (the same messages, reordered); a
 //! memory budget rules it out.
 
+mod common;
+use common::random;
+
 use cryptflow_compiler::{compile, Compiled};
-use cryptflow_ir::{ConvAttrs, GemmAttrs, Graph, Node, Op, PoolAttrs};
+use cryptflow_ir::{ConvAttrs, GemmAttrs, Graph, Op, PoolAttrs};
 use cryptflow_net::MemoryTransport;
 use cryptflow_ring::{Prg, Seed, Tensor};
 use cryptflow_runtime::{
     plain, run_client_within, run_helper_within, run_model_owner_within, PartyReport, Prediction,
     SessionOptions,
 };
-
-fn random(prg: &mut Prg, n: usize) -> Vec<f32> {
-    prg.u64s(n)
-        .iter()
-        .map(|&r| (r >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
-        .collect()
-}
 
 /// x [1, 2, 6, 6] → conv → relu → conv → maxpool 2×2 → flatten → gemm (→ 3): linear
 /// steps between comparisons, so the helper's offline order differs from the
@@ -30,7 +26,7 @@ fn compiled() -> Compiled {
     let mut constant = |g: &mut Graph, name: &str, shape: Vec<usize>| {
         let n = shape.iter().product();
         let id = g.add_value(name, None);
-        let data = random(&mut prg, n);
+        let data = random(&mut prg, n, 1.0);
         g.constants
             .insert(id, Tensor::new(shape, data).expect("sized"));
         id
@@ -71,21 +67,14 @@ fn compiled() -> Compiled {
             vec![v[4], fc],
         ),
     ];
-    for (i, (op, inputs)) in ops.into_iter().enumerate() {
-        g.nodes.push(Node {
-            name: names[i].into(),
-            op,
-            inputs,
-            output: v[i],
-        });
-    }
+    common::push_nodes(&mut g, &names, &v, ops.into());
     g.input = x;
     g.output = v[5];
     compile(g, 12).expect("compiles")
 }
 
 fn input() -> Tensor<f32> {
-    let data = random(&mut Prg::new(Seed::from_u64(19)), 72);
+    let data = random(&mut Prg::new(Seed::from_u64(19)), 72, 1.0);
     Tensor::new(vec![1, 2, 6, 6], data).expect("sized")
 }
 

@@ -1,18 +1,13 @@
 //! A small CNN with every kernel, run by the three parties on threads over the
 //! in-memory transport, against the cleartext twin and an independent float reference.
 
+mod common;
+use common::random;
 use cryptflow_compiler::compile;
-use cryptflow_ir::{ConvAttrs, GemmAttrs, Graph, Node, Op, PoolAttrs};
+use cryptflow_ir::{ConvAttrs, GemmAttrs, Graph, Op, PoolAttrs};
 use cryptflow_net::MemoryTransport;
 use cryptflow_ring::{Prg, Seed, Tensor};
 use cryptflow_runtime::{plain, run_client, run_helper, run_model_owner, RuntimeError};
-
-fn random(prg: &mut Prg, n: usize, scale: f32) -> Vec<f32> {
-    prg.u64s(n)
-        .iter()
-        .map(|&r| ((r >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale)
-        .collect()
-}
 
 fn conv_attrs(k: usize, pad: usize, groups: usize) -> ConvAttrs {
     ConvAttrs {
@@ -80,14 +75,7 @@ fn model(seed: u64) -> Graph {
         ),
         (Op::Add, vec![v[7], c]),
     ];
-    for (i, (op, inputs)) in ops.into_iter().enumerate() {
-        g.nodes.push(Node {
-            name: names[i].into(),
-            op,
-            inputs,
-            output: v[i],
-        });
-    }
+    common::push_nodes(&mut g, &names, &v, ops.into());
     g.input = x;
     g.output = v[8];
     g
