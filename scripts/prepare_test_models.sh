@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements-models.txt
 
-for model in resnet50 densenet121; do
+# resnet18 and resnet34: Fig. 10 of `bench paper --quick`.
+for model in resnet50 densenet121 resnet18 resnet34; do
     [ -f "target/models/$model.onnx" ] || python3 scripts/make_imagenet_models.py --out target/models --check none "$model"
 done
 [ -f target/models/mobilenet_v2.onnx ] || python3 scripts/convert_mobilenet_v2.py --out target/models/mobilenet_v2.onnx

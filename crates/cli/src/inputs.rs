@@ -135,6 +135,23 @@ pub fn load_input(path: &Path) -> Result<Tensor<f32>> {
     read_npy(path).map_err(|e| usage(e.context(format!("cannot use {} as input", path.display()))))
 }
 
+/// Writes a float32 tensor as `.npy` (what `numpy.load` reads).
+pub fn write_npy(path: &Path, tensor: &Tensor<f32>) -> Result<()> {
+    use npyz::WriterBuilder;
+    let shape: Vec<u64> = tensor.shape().iter().map(|&d| d as u64).collect();
+    let mut bytes = Vec::new();
+    {
+        let mut writer = npyz::WriteOptions::<f32>::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(&mut bytes)
+            .begin_nd()?;
+        writer.extend(tensor.data().iter().copied())?;
+        writer.finish()?;
+    }
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
 fn read_npy(path: &Path) -> Result<Tensor<f32>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     check_npy_shape(&bytes)?;

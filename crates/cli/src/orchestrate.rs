@@ -163,6 +163,12 @@ impl CompiledModel {
             }
             crate::inputs::OwnerModel::Compiled(compiled) => compiled,
         };
+        Self::write(compiled)
+    }
+
+    /// Writes a compiled model (one whose comparisons were narrowed, say) to a `.cfp`
+    /// in a temporary directory.
+    pub fn write(compiled: cryptflow_compiler::Compiled) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("cryptflow-model-")
             .tempdir()

@@ -1,6 +1,7 @@
 //! `cryptflow bench mnist`: the four networks of the paper's Table V, in both modes;
 //! `bench imagenet`: the paper's Table IV networks (ResNet50, DenseNet121) likewise;
-//! `bench memory`: one model under memory budgets (see `memory.rs`).
+//! `bench memory`: one model under memory budgets (see `memory.rs`); `bench paper`: the
+//! paper's Tables IV, V, VI and Fig. 10 in one command (see `paper.rs`).
 //! Each inference runs the three parties on threads of this process over real TCP on
 //! 127.0.0.1 (fresh connections each time); the time is the client's, from the
 //! connections being up to the output being revealed (setup: seeds or the attested
@@ -17,6 +18,7 @@ use cryptflow_runtime::{Attestation, SessionOptions};
 use std::path::PathBuf;
 
 mod memory;
+mod paper;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Suite {
@@ -32,14 +34,20 @@ pub enum Suite {
     /// 512, 256 and 128 MiB, or unbounded and those of --memory-budget; each party in
     /// a process of its own, so each peak is that party's.
     Memory,
+    /// The paper's evaluation: Table IV (ResNet50, DenseNet121), Table V (the MNIST
+    /// nets), Fig. 10 (ResNet-18 … 200), all in both modes, and Table VI (fixed vs
+    /// float accuracy); writes paper.json and fig10.svg into --out. About 15 min;
+    /// --quick (Table V, ResNet-18/34, Table VI) about 2 min.
+    Paper,
 }
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     pub suite: Suite,
-    /// Runs per network after one warm-up run; the median is reported.
-    #[arg(long, default_value_t = 11)]
-    pub runs: usize,
+    /// Runs per network after one warm-up run; the median is reported (default 11;
+    /// `paper`: 3, with --quick 1).
+    #[arg(long)]
+    pub runs: Option<usize>,
     /// Print one JSON object per network and mode instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -70,6 +78,19 @@ pub struct BenchArgs {
     /// `infer --offline-phase`); the online column is then input to output.
     #[arg(long)]
     pub offline_phase: bool,
+    /// `paper`: Table V, ResNet-18 and -34 for Fig. 10, and Table VI only.
+    #[arg(long)]
+    pub quick: bool,
+    /// `paper`: where paper.json and fig10.svg go (default ./bench-paper).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+impl BenchArgs {
+    /// Runs per network (`--runs`, else 11).
+    fn runs(&self) -> usize {
+        self.runs.unwrap_or(11).max(1)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -126,7 +147,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
              --input models/digits/digit_7.npy --memory-budget 16)"
         )));
     }
-    if args.profile && matches!(args.suite, Suite::Memory | Suite::Compile) {
+    if (args.quick || args.out.is_some()) && !matches!(args.suite, Suite::Paper) {
+        return Err(inputs::usage(anyhow::anyhow!(
+            "--quick and --out are for `bench paper`"
+        )));
+    }
+    if args.profile && matches!(args.suite, Suite::Memory | Suite::Compile | Suite::Paper) {
         return Err(inputs::usage(anyhow::anyhow!(
             "--profile is for `bench mnist` and `bench imagenet`; for one run of a model \
              under a budget, use `infer MODEL --input X --memory-budget MIB --profile`"
@@ -137,6 +163,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Suite::Mnist => mnist(&args),
         Suite::Imagenet => imagenet(&args),
         Suite::Compile => compile_times(&args),
+        Suite::Paper => paper::run(&args),
     }
 }
 
@@ -145,7 +172,7 @@ fn compile_times(args: &BenchArgs) -> Result<()> {
     let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/models"));
     println!(
         "median of {} compiles (import + passes, no scale sweep)",
-        args.runs
+        args.runs()
     );
     for (net, target_s) in [("resnet50", 1.0), ("densenet121", 2.0), ("resnet200", 5.0)] {
         let path = dir.join(format!("{net}.onnx"));
@@ -156,7 +183,7 @@ fn compile_times(args: &BenchArgs) -> Result<()> {
             )
         })?;
         let mut times = Vec::new();
-        for _ in 0..args.runs.max(1) {
+        for _ in 0..args.runs() {
             let started = std::time::Instant::now();
             let graph = inputs::import(&path, &bytes)?;
             cryptflow_compiler::compile(graph, cryptflow_compiler::DEFAULT_SCALE.into())
@@ -199,7 +226,7 @@ fn mnist(args: &BenchArgs) -> Result<()> {
         rows.extend(measure(net, &compiled, &input, args)?);
     }
     if !args.json {
-        print_table(&rows, args.runs);
+        print_table(&rows, args.runs());
         print_table_v_references();
         print_profiles(&rows);
     }
@@ -226,7 +253,7 @@ fn imagenet(args: &BenchArgs) -> Result<()> {
         rows.extend(measure(net, &compiled, &input, args)?);
     }
     if !args.json {
-        print_table(&rows, args.runs);
+        print_table(&rows, args.runs());
         print_paper_reference();
         print_profiles(&rows);
     }
@@ -278,7 +305,7 @@ fn measure(
         Modes::Both => vec![("semi-honest", None), ("malicious", Some(&attestation))],
     };
     let mut runs: Vec<Vec<LoopbackRun>> = modes.iter().map(|_| Vec::new()).collect();
-    let rounds = args.runs.max(1) + 1;
+    let rounds = args.runs() + 1;
     // On stderr, and only on a terminal (indicatif hides itself otherwise).
     let progress = indicatif::ProgressBar::new((rounds * modes.len()) as u64)
         .with_style(

@@ -2,7 +2,7 @@
 //! that it can be checked or fed to another runtime.
 
 use crate::image_input::{load_image, Preprocess};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -19,18 +19,5 @@ pub struct PreprocessArgs {
 
 pub fn run(args: PreprocessArgs) -> Result<()> {
     let tensor = load_image(&args.image, &args.preprocess)?;
-    let shape: Vec<u64> = tensor.shape().iter().map(|&d| d as u64).collect();
-    let mut bytes = Vec::new();
-    {
-        use npyz::WriterBuilder;
-        let mut writer = npyz::WriteOptions::<f32>::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(&mut bytes)
-            .begin_nd()?;
-        writer.extend(tensor.data().iter().copied())?;
-        writer.finish()?;
-    }
-    std::fs::write(&args.output, bytes)
-        .with_context(|| format!("cannot write {}", args.output.display()))
+    crate::inputs::write_npy(&args.output, &tensor)
 }

@@ -90,7 +90,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             println!("{}", serde_json::to_string(row)?);
         }
     } else {
-        print_table(&model, args.runs, &rows);
+        print_table(&model, args.runs(), &rows);
     }
     Ok(())
 }
@@ -114,7 +114,7 @@ fn one_mode(
         .collect();
     let runnable: Vec<usize> = (0..budgets.len()).filter(|&i| plans[i].is_ok()).collect();
     let mut lines: Vec<Vec<[PartyLine; 3]>> = budgets.iter().map(|_| Vec::new()).collect();
-    let rounds = args.runs.max(1) + 1;
+    let rounds = args.runs() + 1;
     let progress = indicatif::ProgressBar::new((rounds * runnable.len()) as u64)
         .with_style(
             indicatif::ProgressStyle::with_template(
