@@ -18,6 +18,11 @@ The cases:
   7x7 = 49 as in ResNet, 3x3 with padding): the division must be exact to one unit.
 * Gemm with alpha, beta and transposed operands; Flatten with axis 0 and 2; Reshape with
   0 and -1 in its shape.
+* the operators of issue 10 that are exact in fixed point: HardSigmoid (default and
+  MobileNetV3's alpha 1/6), PRelu with a per-channel slope, ReduceMean / ReduceSum over
+  middle and last axes with and without keepdims, Slice with negative starts, steps of
+  2 and -1 and the "to the end" sentinels, Neg and constant - x, 1-D Conv / MaxPool /
+  AveragePool with pads, strides, dilations and SAME padding.
 """
 
 import numpy as np
@@ -150,4 +155,45 @@ def cases(rng):
     shape = np.array([0, -1, 4], dtype=np.int64)
     nodes = [helper.make_node("Reshape", ["x", "shape"], ["r"]), helper.make_node("Relu", ["r"], ["y"])]
     add("reshape_zero_and_minus_one", _model(nodes, [1, 3, 8], [("shape", shape)]), [1, 3, 8])
+    add("hardsigmoid_default", _pool("HardSigmoid", [1, 2, 3, 5]), [1, 2, 3, 5])
+    add("hardsigmoid_mobilenetv3", _pool("HardSigmoid", [1, 2, 3, 5], alpha=1 / 6, beta=0.5), [1, 2, 3, 5])
+    slope = rng.uniform(-0.5, 0.5, (3, 1, 1))
+    prelu = helper.make_node("PRelu", ["x", "slope"], ["y"])
+    add("prelu_per_channel", _model([prelu], [1, 3, 4, 4], [("slope", slope)]), [1, 3, 4, 4])
+    for op in ["ReduceMean", "ReduceSum"]:
+        for axes, keep in [([1], 1), ([2, 3], 0), ([-1], 1), ([1, 3], 0)]:
+            name = f"{op.lower()}_axes_{'_'.join(str(a).replace('-', 'm') for a in axes)}_keep_{keep}"
+            if op == "ReduceMean":
+                # ReduceMean takes its axes as an attribute until opset 18, ReduceSum as
+                # an input from opset 13.
+                node = helper.make_node(op, ["x"], ["y"], axes=axes, keepdims=keep)
+                inits = []
+            else:
+                node = helper.make_node(op, ["x", "axes"], ["y"], keepdims=keep)
+                inits = [("axes", np.array(axes, dtype=np.int64))]
+            add(name, _model([node], [1, 3, 5, 6], inits), [1, 3, 5, 6])
+    i64 = lambda *v: np.array(v, dtype=np.int64)  # noqa: E731
+    for name, starts, ends, axes, steps in [
+        ("slice_channels", i64(1), i64(3), i64(1), i64(1)),
+        ("slice_negative_start_to_end", i64(-3), i64(2**63 - 1), i64(-1), i64(1)),
+        ("slice_step_2_two_axes", i64(0, 1), i64(5, 6), i64(2, 3), i64(2, 2)),
+        ("slice_reversed", i64(-1), i64(-(2**63)), i64(3), i64(-1)),
+    ]:
+        node = helper.make_node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"])
+        inits = [("starts", starts), ("ends", ends), ("axes", axes), ("steps", steps)]
+        add(name, _model([node], [1, 4, 5, 6], inits), [1, 4, 5, 6])
+    nodes = [helper.make_node("Neg", ["x"], ["n"]), helper.make_node("Relu", ["n"], ["y"])]
+    add("neg", _model(nodes, [1, 2, 3, 4]), [1, 2, 3, 4])
+    c = rng.normal(0, 1, (2, 1, 1))
+    add("constant_minus_x", _model([helper.make_node("Sub", ["c", "x"], ["y"])], [1, 2, 3, 4], [("c", c)]), [1, 2, 3, 4])
+    add("conv1d_pad_stride_dilation", _conv([1, 2, 11], [3, 2, 3], rng, strides=[2], pads=[1, 2], dilations=[2]), [1, 2, 11])
+    add("conv1d_same_upper_grouped", _conv([1, 4, 9], [4, 2, 4], rng, group=2, strides=[2], auto_pad="SAME_UPPER"), [1, 4, 9])
+    add("maxpool1d_pad_ceil", _pool("MaxPool", [1, 3, 10], kernel_shape=[3], strides=[2], pads=[1, 1], ceil_mode=1), [1, 3, 10])
+    add(
+        "avgpool1d_exclude_pad",
+        _pool("AveragePool", [1, 3, 10], kernel_shape=[4], strides=[3], pads=[1, 2]),
+        [1, 3, 10],
+        positive=True,
+    )
+    add("global_avgpool1d", _pool("GlobalAveragePool", [1, 3, 10]), [1, 3, 10], positive=True)
     return out

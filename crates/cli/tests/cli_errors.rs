@@ -68,8 +68,8 @@ fn infer_with_a_truncated_model_is_a_decode_error() {
 #[test]
 fn infer_and_plain_name_an_unsupported_op_its_node_and_opset() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("hard_sigmoid.onnx");
-    std::fs::write(&model, conv_hard_sigmoid().encode_to_vec()).unwrap();
+    let model = dir.path().join("non_zero.onnx");
+    std::fs::write(&model, conv_non_zero().encode_to_vec()).unwrap();
     let input = dir.path().join("x.npy");
     write_npy(&input, &[1, 1, 4, 4], &[0.5f32; 16]);
     for command in ["infer", "plain"] {
@@ -79,7 +79,7 @@ fn infer_and_plain_name_an_unsupported_op_its_node_and_opset() {
             2,
             &[
                 &shown(&model),
-                "`HardSigmoid`",
+                "`NonZero`",
                 "node `gate7`",
                 "opset 13",
                 "supported operators",

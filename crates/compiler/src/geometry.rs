@@ -7,14 +7,24 @@ use cryptflow_ring::conv::ConvGeometry;
 use cryptflow_ring::pool::PoolGeometry;
 use cryptflow_ring::size::SizeError;
 
-/// `[N, C, H, W]` or an error naming the node.
+/// `[N, C, H, W]`, or a 1-D window's `[N, C, L]` as `[N, C, 1, L]` (the importer gives
+/// 1-D windows a kernel height of 1), or an error naming the node.
 pub fn image_dims(node: &Node, shape: &[usize]) -> Result<[usize; 4], CompileError> {
     match *shape {
         [n, c, h, w] => Ok([n, c, h, w]),
+        [n, c, l] => Ok([n, c, 1, l]),
         _ => Err(CompileError::shape(
             node,
-            format!("expects a 4-D NCHW input, got shape {shape:?}"),
+            format!("expects a 4-D NCHW (or 3-D NCL) input, got shape {shape:?}"),
         )),
+    }
+}
+
+/// A window's output shape: `[N, C, H, W]`, or `[N, C, W]` for an NCL input.
+pub fn window_output(input: &[usize], channels: usize, height: usize, width: usize) -> Vec<usize> {
+    match input.len() {
+        3 => vec![input[0], channels, width],
+        _ => vec![input.first().copied().unwrap_or(1), channels, height, width],
     }
 }
 
@@ -25,11 +35,19 @@ pub fn conv(
     weight: &[usize],
 ) -> Result<ConvGeometry, CompileError> {
     let [_, c, h, w] = image_dims(node, input)?;
-    let &[m, c_per_group, kh, kw] = weight else {
-        return Err(CompileError::shape(
-            node,
-            format!("expects a 4-D weight, got shape {weight:?}"),
-        ));
+    let (m, c_per_group, kh, kw) = match (weight, input.len()) {
+        (&[m, c_per_group, kh, kw], 4) => (m, c_per_group, kh, kw),
+        (&[m, c_per_group, kw], 3) => (m, c_per_group, 1, kw),
+        _ => {
+            return Err(CompileError::shape(
+                node,
+                format!(
+                    "expects a {}-D weight for a {}-D input, got shape {weight:?}",
+                    input.len(),
+                    input.len()
+                ),
+            ))
+        }
     };
     let groups = attrs.groups.max(1);
     if c_per_group * groups != c || m % groups != 0 {

@@ -16,7 +16,7 @@ mod source;
 mod validate;
 
 pub use graph::{Graph, GraphError, Node, Value, ValueId};
-pub use op::{ConvAttrs, GemmAttrs, Op, PoolAttrs};
+pub use op::{ConvAttrs, GemmAttrs, Op, PoolAttrs, ReduceKind};
 pub use program::{Instruction, Kernel, Program, SlotId, WeightId, Weights};
 pub use source::{Runs, WeightSource};
 pub use validate::InvalidProgram;

@@ -80,6 +80,37 @@ pub enum Op {
     Softmax {
         axis: i64,
     },
+    /// Inputs: X, slope (a constant broadcasting to X): `max(x, 0) + slope·min(x, 0)`.
+    PRelu,
+    /// `max(0, min(1, alpha·x + beta))`.
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
+    /// The mean or the sum over `axes` (resolved from the attribute or the constant
+    /// input; empty: every axis, unless `noop_with_empty_axes`).
+    Reduce {
+        kind: ReduceKind,
+        axes: Vec<i64>,
+        keep_dims: bool,
+        noop_with_empty_axes: bool,
+    },
+    /// ONNX Slice with its constants resolved: per entry of `axes` (empty: 0, 1, …),
+    /// `starts`, `ends` and `steps` (empty: all 1), clamped to the input by shape
+    /// inference.
+    Slice {
+        starts: Vec<i64>,
+        ends: Vec<i64>,
+        axes: Vec<i64>,
+        steps: Vec<i64>,
+    },
+    Neg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReduceKind {
+    Mean,
+    Sum,
 }
 
 impl Op {
@@ -114,6 +145,18 @@ impl Op {
             Op::Gather { .. } => "Gather",
             Op::Cast => "Cast",
             Op::Softmax { .. } => "Softmax",
+            Op::PRelu => "PRelu",
+            Op::Slice { .. } => "Slice",
+            Op::Neg => "Neg",
+            Op::HardSigmoid { .. } => "HardSigmoid",
+            Op::Reduce {
+                kind: ReduceKind::Mean,
+                ..
+            } => "ReduceMean",
+            Op::Reduce {
+                kind: ReduceKind::Sum,
+                ..
+            } => "ReduceSum",
         }
     }
 }

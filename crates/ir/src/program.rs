@@ -80,6 +80,13 @@ pub enum Kernel {
     },
     /// The same elements under the output slot's shape.
     Reshape,
+    /// A strided slice, one axis description per input axis (the output slot's shape is
+    /// the counts).
+    Slice {
+        axes: Vec<cryptflow_ring::layout::SliceAxis>,
+    },
+    /// `−x`, elementwise.
+    Neg,
 }
 
 impl Kernel {
@@ -101,6 +108,8 @@ impl Kernel {
             Kernel::LeakyRelu { .. } => "LeakyRelu",
             Kernel::AddConstant { .. } => "AddConstant",
             Kernel::Reshape => "Reshape",
+            Kernel::Slice { .. } => "Slice",
+            Kernel::Neg => "Neg",
         }
     }
 

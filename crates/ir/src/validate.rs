@@ -217,6 +217,19 @@ impl Program {
                     return Err(err("alpha must be finite".into()))
                 }
                 Kernel::AddConstant { weight } => (weight_len(*weight)?, in_len),
+                Kernel::Slice { axes } => {
+                    let shape = &self.slot_shapes[ins.inputs[0]];
+                    let counts: Vec<usize> = axes.iter().map(|a| a.count).collect();
+                    if axes.len() != shape.len()
+                        || !axes.iter().zip(shape).all(|(a, &d)| a.fits(d))
+                        || counts != self.slot_shapes[ins.output]
+                    {
+                        return Err(err(
+                            "the slice does not fit the input, or its counts are not the output's shape".into(),
+                        ));
+                    }
+                    (in_len, out_len)
+                }
                 _ => (in_len, in_len),
             };
             if in_len != expected_in || out_len != expected_out {

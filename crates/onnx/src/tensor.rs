@@ -4,7 +4,9 @@
 //! The other numeric types become float32 too (shapes, indices and axes are integers;
 //! some exporters write double or half weights):
 //! * integers (int8..int64, uint8..uint64) and bool (0/1) when every value is exactly
-//!   representable, else [`ImportError::NotRepresentable`];
+//!   representable, else [`ImportError::NotRepresentable`]; the int64 and int32
+//!   extremes, which exporters write for "to the end" in Slice, become ±2^62 (still
+//!   beyond any dimension, and exact in float32);
 //! * float16 and bfloat16 exactly (every value of theirs is a float32 value);
 //! * float64 rounded to the nearest float32; a finite value beyond the float32 range is
 //!   [`ImportError::FloatOverflow`] (infinities and NaN stay what they are).
@@ -195,13 +197,26 @@ fn from_raw<T, const N: usize>(
         .collect())
 }
 
-/// Converts integers to f32, rejecting any value f32 cannot hold exactly.
+/// What an "unbounded" int64 or int32 sentinel becomes.
+const SENTINEL: i128 = 1 << 62;
+
+/// Converts integers to f32, rejecting any value f32 cannot hold exactly but the int64
+/// and int32 extremes (Slice's sentinels), which become ±[`SENTINEL`].
 pub(crate) fn exact_f32(
     tensor: &str,
     values: impl Iterator<Item = i128>,
 ) -> Result<Vec<f32>, ImportError> {
+    let extremes = [i128::from(i64::MAX), i128::from(i32::MAX)];
+    let minima = [i128::from(i64::MIN), i128::from(i32::MIN)];
     values
         .map(|value| {
+            let value = if extremes.contains(&value) {
+                SENTINEL
+            } else if minima.contains(&value) {
+                -SENTINEL
+            } else {
+                value
+            };
             let float = value as f32;
             if float as i128 == value {
                 Ok(float)

@@ -1,5 +1,5 @@
 //! Data movement on row-major tensors of any element type: concatenation, axis
-//! permutation, constant padding. Shared by the compiler (folding constants), the
+//! permutation, constant padding, strided slicing. Shared by the compiler (folding constants), the
 //! cleartext and float runs, and the share-holders (on shares: these are linear).
 
 /// Concatenates tensors of the given shapes along `axis`.
@@ -65,9 +65,100 @@ pub fn pad<T: Copy>(data: &[T], shape: &[usize], pads: &[usize], fill: T) -> Vec
     out
 }
 
+/// One axis of a strided slice: element `begin + k·step` for k in 0..count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SliceAxis {
+    pub begin: usize,
+    pub step: i64,
+    pub count: usize,
+}
+
+impl SliceAxis {
+    /// Whether every index the axis takes lies in `0..dim`.
+    pub fn fits(&self, dim: usize) -> bool {
+        let last = i128::from(self.step) * (self.count as i128 - 1) + self.begin as i128;
+        self.step != 0
+            && (self.count == 0 || (self.begin < dim && (0..dim as i128).contains(&last)))
+    }
+}
+
+/// The strided slice of a tensor of `shape`, one [`SliceAxis`] per axis (each checked
+/// with [`SliceAxis::fits`] by the caller).
+pub fn slice<T: Copy>(data: &[T], shape: &[usize], axes: &[SliceAxis]) -> Vec<T> {
+    let rank = shape.len();
+    let mut strides = vec![1usize; rank];
+    for i in (0..rank.saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1];
+    }
+    let total: usize = axes.iter().map(|a| a.count).product();
+    let mut out = Vec::with_capacity(total);
+    let mut index = vec![0usize; rank];
+    for _ in 0..total {
+        let source: usize = (0..rank)
+            .map(|i| {
+                let at = axes[i].begin as i64 + axes[i].step * index[i] as i64;
+                at as usize * strides[i]
+            })
+            .sum();
+        out.push(data[source]);
+        for axis in (0..rank).rev() {
+            index[axis] += 1;
+            if index[axis] < axes[axis].count {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slice_matches_index_definition() {
+        // shape [3, 4]: rows 2, 0 (step -2), columns 1, 2, 3.
+        let data: Vec<u64> = (0..12).collect();
+        let axes = [
+            SliceAxis {
+                begin: 2,
+                step: -2,
+                count: 2,
+            },
+            SliceAxis {
+                begin: 1,
+                step: 1,
+                count: 3,
+            },
+        ];
+        assert!(axes[0].fits(3) && axes[1].fits(4));
+        assert_eq!(slice(&data, &[3, 4], &axes), vec![9, 10, 11, 1, 2, 3]);
+        assert!(
+            !SliceAxis {
+                begin: 1,
+                step: 2,
+                count: 2
+            }
+            .fits(3),
+            "index 3 of 3"
+        );
+        assert!(
+            !SliceAxis {
+                begin: 0,
+                step: -1,
+                count: 2
+            }
+            .fits(3),
+            "index -1"
+        );
+        assert!(!SliceAxis {
+            begin: 0,
+            step: 0,
+            count: 1
+        }
+        .fits(3));
+    }
 
     #[test]
     fn concat_along_channels_and_last_axis() {

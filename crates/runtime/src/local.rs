@@ -2,7 +2,7 @@
 //! public coefficients. Constants the model owner holds (biases) are added by P0 only;
 //! in the clear "P0 only" is simply "once".
 
-pub use cryptflow_ring::layout::{concat, pad, transpose};
+pub use cryptflow_ring::layout::{concat, pad, slice, transpose};
 
 /// Adds a per-channel bias to a `[channels, plane]` tensor.
 pub fn add_channel_bias(values: &mut [u64], bias: &[u64]) {

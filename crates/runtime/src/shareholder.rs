@@ -202,6 +202,9 @@ fn execute(
             role.public_share(plain::encode(*value, scale)),
         ),
         Kernel::Reshape => x.to_vec(),
+        // Linear, so each share-holder slices or negates its own share.
+        Kernel::Slice { axes } => local::slice(x, shape, axes),
+        Kernel::Neg => x.iter().map(|v| v.wrapping_neg()).collect(),
         other => unreachable!("validated programs have no {} kernel", other.name()),
     })
 }

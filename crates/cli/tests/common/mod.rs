@@ -373,8 +373,8 @@ fn opset13_model(graph: GraphProto) -> ModelProto {
     }
 }
 
-/// x [1, 1, 4, 4] -> Conv(1 filter, 3x3) -> HardSigmoid -> y [1, 1, 2, 2], opset 13.
-pub fn conv_hard_sigmoid() -> ModelProto {
+/// x [1, 1, 4, 4] -> Conv(1 filter, 3x3) -> NonZero -> y [1, 1, 2, 2], opset 13.
+pub fn conv_non_zero() -> ModelProto {
     let mut conv = node("Conv", "conv1", &["x", "w"], "c");
     conv.attribute.push(ints("kernel_shape", &[3, 3]));
     let weight = TensorProto {
@@ -386,7 +386,7 @@ pub fn conv_hard_sigmoid() -> ModelProto {
     };
     opset13_model(GraphProto {
         name: Some("unsupported".into()),
-        node: vec![conv, node("HardSigmoid", "gate7", &["c"], "y")],
+        node: vec![conv, node("NonZero", "gate7", &["c"], "y")],
         initializer: vec![weight],
         input: vec![float_value("x", &[1, 1, 4, 4])],
         output: vec![float_value("y", &[1, 1, 2, 2])],

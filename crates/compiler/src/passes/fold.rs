@@ -88,6 +88,22 @@ pub fn evaluate(node: &Node, inputs: &[&Tensor<f32>]) -> Result<Option<Tensor<f3
                 inputs.iter().map(|t| (t.data(), t.shape())).collect();
             Tensor::new(dims, layout::concat(&parts, axis)).map_err(|e| shape_err(e.to_string()))?
         }
+        (
+            Op::Slice {
+                starts,
+                ends,
+                axes,
+                steps,
+            },
+            Some(x),
+        ) => {
+            let axes = super::lower::slice_axes(x.shape(), starts, ends, axes, steps)
+                .map_err(shape_err)?;
+            let dims = axes.iter().map(|a| a.count).collect();
+            Tensor::new(dims, layout::slice(x.data(), x.shape(), &axes))
+                .map_err(|e| shape_err(e.to_string()))?
+        }
+        (Op::Neg, Some(x)) => x.clone().map(|v| -v),
         _ => return Ok(None),
     };
     Ok(Some(out))

@@ -13,6 +13,14 @@ use cryptflow_ir::{
 use cryptflow_ring::{fixed, Scale, Tensor};
 use std::collections::HashMap;
 
+mod activation;
+mod elementwise;
+mod reduce;
+mod slice;
+
+pub(crate) use reduce::{reduced_axes, reduced_shape};
+pub(crate) use slice::slice_axes;
+
 /// Lowers a graph whose shapes have been inferred.
 pub fn lower(graph: &Graph, scale: Scale) -> Result<Lowered, CompileError> {
     let input_shape = graph.shape(graph.input).unwrap_or(&[]).to_vec();
@@ -190,7 +198,14 @@ impl Lowering<'_> {
                 let x = self.activation(node, 0)?;
                 let w = self.constant(node, 1)?.clone();
                 let g = geometry::conv(node, attrs, &self.shape(node.inputs[0]), w.shape())?;
-                let weight = self.weight(node, "W", w.data(), w.shape().to_vec(), s)?;
+                // A 1-D weight [M, C/g, k] is the same elements as its 2-D form.
+                let shape = vec![
+                    g.out_channels,
+                    g.in_channels / g.groups,
+                    g.kernel[0],
+                    g.kernel[1],
+                ];
+                let weight = self.weight(node, "W", w.data(), shape, s)?;
                 let bias = match node.inputs.get(2) {
                     Some(_) => {
                         let b = self.constant(node, 2)?.clone();
@@ -350,6 +365,29 @@ impl Lowering<'_> {
                     out_shape,
                 )
             }
+            Op::PRelu => self.prelu(node, out_shape)?,
+            Op::Slice {
+                starts,
+                ends,
+                axes,
+                steps,
+            } => {
+                let input = self.shape(node.inputs[0]);
+                let axes = slice_axes(&input, starts, ends, axes, steps)
+                    .map_err(|reason| CompileError::shape(node, reason))?;
+                self.slice(node, axes, out_shape)?
+            }
+            Op::Neg => {
+                let x = self.activation(node, 0)?;
+                self.emit(node, Kernel::Neg, vec![x], out_shape)
+            }
+            Op::HardSigmoid { alpha, beta } => self.hard_sigmoid(node, *alpha, *beta, out_shape)?,
+            Op::Reduce {
+                kind,
+                axes,
+                noop_with_empty_axes,
+                ..
+            } => self.reduce(node, *kind, axes, *noop_with_empty_axes, out_shape)?,
             Op::Softmax { axis } => {
                 if node.output != self.graph.output {
                     return Err(CompileError::unsupported(
@@ -440,151 +478,6 @@ impl Lowering<'_> {
     }
 }
 
-impl Lowering<'_> {
-    /// N-ary sum: activations added pairwise, constants added by the model owner.
-    fn sum(&mut self, node: &Node, out_shape: Vec<usize>) -> Result<SlotId, CompileError> {
-        let (constants, activations): (Vec<usize>, Vec<usize>) =
-            (0..node.inputs.len()).partition(|&i| self.graph.constant(node.inputs[i]).is_some());
-        let mut acc = self.activation(
-            node,
-            *activations.first().ok_or_else(|| {
-                CompileError::unsupported(node, "a sum of constants only should have been folded")
-            })?,
-        )?;
-        for &i in &activations[1..] {
-            let next = self.activation(node, i)?;
-            if self.slot_shapes[next] != self.slot_shapes[acc] {
-                return Err(CompileError::unsupported(
-                    node,
-                    "broadcasting between two activations is not supported",
-                ));
-            }
-            acc = self.emit(node, Kernel::Add, vec![acc, next], out_shape.clone());
-        }
-        for &i in &constants {
-            self.constant_fits(node, acc, &out_shape)?;
-            let c = self.constant(node, i)?.clone();
-            let weight = self.broadcast_weight(node, &c, &out_shape, 1.0, self.scale.bits())?;
-            acc = self.emit(
-                node,
-                Kernel::AddConstant { weight },
-                vec![acc],
-                out_shape.clone(),
-            );
-        }
-        Ok(acc)
-    }
-
-    fn sub(&mut self, node: &Node, out_shape: Vec<usize>) -> Result<SlotId, CompileError> {
-        match (
-            self.graph.constant(node.inputs[0]),
-            self.graph.constant(node.inputs[1]),
-        ) {
-            (None, None) => {
-                let (a, b) = (self.activation(node, 0)?, self.activation(node, 1)?);
-                if self.slot_shapes[a] != self.slot_shapes[b] {
-                    return Err(CompileError::unsupported(
-                        node,
-                        "broadcasting between two activations is not supported",
-                    ));
-                }
-                Ok(self.emit(node, Kernel::Sub, vec![a, b], out_shape))
-            }
-            (None, Some(c)) => {
-                let c = c.clone();
-                let x = self.activation(node, 0)?;
-                self.constant_fits(node, x, &out_shape)?;
-                let weight =
-                    self.broadcast_weight(node, &c, &out_shape, -1.0, self.scale.bits())?;
-                Ok(self.emit(node, Kernel::AddConstant { weight }, vec![x], out_shape))
-            }
-            _ => Err(CompileError::unsupported(
-                node,
-                "constant − activation is not supported; rewrite it as activation × −1 + constant",
-            )),
-        }
-    }
-
-    /// Multiplication or division by a model constant: the linear protocol with an
-    /// elementwise weight, then truncation.
-    fn multiply(&mut self, node: &Node, out_shape: Vec<usize>) -> Result<SlotId, CompileError> {
-        let divide = matches!(node.op, Op::Div);
-        let side = (0..2).find(|&i| self.graph.constant(node.inputs[i]).is_some());
-        let side =
-            match side {
-                Some(1) => 1,
-                Some(0) if !divide => 0,
-                _ => return Err(CompileError::unsupported(
-                    node,
-                    "only multiplication or division of an activation by a constant is supported",
-                )),
-            };
-        let x = self.activation(node, 1 - side)?;
-        self.constant_fits(node, x, &out_shape)?;
-        let mut c = self.constant(node, side)?.clone();
-        if divide {
-            if c.data().contains(&0.0) {
-                return Err(CompileError::unsupported(node, "division by zero"));
-            }
-            c = c.map(|v| 1.0 / v);
-        }
-        let weight = self.broadcast_weight(node, &c, &out_shape, 1.0, self.scale.bits())?;
-        Ok(self.emit_rescaled(node, Kernel::Scale { weight }, vec![x], out_shape))
-    }
-
-    /// A constant combined elementwise with activation `x` may broadcast to `x`'s shape,
-    /// not widen it (that would need the activation copied per constant element).
-    fn constant_fits(
-        &self,
-        node: &Node,
-        x: SlotId,
-        out_shape: &[usize],
-    ) -> Result<(), CompileError> {
-        if self.slot_shapes[x] == out_shape {
-            Ok(())
-        } else {
-            Err(CompileError::unsupported(
-                node,
-                format!(
-                    "the constant must broadcast to the activation's shape {:?}, not widen it to {out_shape:?}",
-                    self.slot_shapes[x]
-                ),
-            ))
-        }
-    }
-
-    /// A constant broadcast to `shape`, times `factor`, encoded at `bits`.
-    fn broadcast_weight(
-        &mut self,
-        node: &Node,
-        c: &Tensor<f32>,
-        shape: &[usize],
-        factor: f32,
-        bits: u32,
-    ) -> Result<WeightId, CompileError> {
-        if c.shape().len() > shape.len()
-            || c.shape()
-                .iter()
-                .rev()
-                .zip(shape.iter().rev())
-                .any(|(&a, &b)| a != 1 && a != b)
-        {
-            return Err(CompileError::unsupported(
-                node,
-                format!(
-                    "constant of shape {:?} does not broadcast to {shape:?}",
-                    c.shape()
-                ),
-            ));
-        }
-        let expanded: Vec<f32> = broadcast_to(c.data(), c.shape(), shape)
-            .iter()
-            .map(|v| v * factor)
-            .collect();
-        self.weight(node, "constant", &expanded, shape.to_vec(), bits)
-    }
-}
-
 fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut t = vec![0.0; data.len()];
     for r in 0..rows {
@@ -595,31 +488,9 @@ fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     t
 }
 
-/// Expands `data` of shape `from` to `to` by numpy broadcasting (shapes already checked).
-fn broadcast_to(data: &[f32], from: &[usize], to: &[usize]) -> Vec<f32> {
-    let offset = to.len() - from.len();
-    let total: usize = to.iter().product();
-    (0..total)
-        .map(|flat| {
-            let (mut rest, mut src, mut stride) = (flat, 0, 1);
-            for axis in (0..to.len()).rev() {
-                let coord = rest % to[axis];
-                rest /= to[axis];
-                if axis >= offset {
-                    let dim = from[axis - offset];
-                    if dim != 1 {
-                        src += coord * stride;
-                    }
-                    stride *= dim;
-                }
-            }
-            data[src]
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::elementwise::broadcast_to;
     use super::*;
 
     use cryptflow_ir::GemmAttrs;

@@ -3,7 +3,7 @@
 //! with the node named), and replaces nodes computable at compile time by constants
 //! ([`super::fold`]).
 
-use super::fold;
+use super::{fold, lower};
 use crate::{geometry, CompileError};
 use cryptflow_ir::{Graph, Node, Op};
 use cryptflow_ring::{size, Tensor};
@@ -118,12 +118,12 @@ fn output_shape(
         Op::Conv(attrs) => {
             arity(node, inputs, 2, 3)?;
             let g = geometry::conv(node, attrs, inputs[0], inputs[1])?;
-            Ok(vec![
-                inputs[0][0],
+            Ok(geometry::window_output(
+                inputs[0],
                 g.out_channels,
                 g.out_height(),
                 g.out_width(),
-            ])
+            ))
         }
         Op::Gemm(attrs) => {
             arity(node, inputs, 2, 3)?;
@@ -160,7 +160,36 @@ fn output_shape(
             }
             Ok(lead.iter().copied().chain([b[1]]).collect())
         }
+        Op::PRelu => {
+            arity(node, inputs, 2, 2)?;
+            broadcast(node, inputs[0], inputs[1])
+        }
+        Op::Reduce {
+            axes,
+            keep_dims,
+            noop_with_empty_axes,
+            ..
+        } => {
+            let reduced = lower::reduced_axes(inputs[0].len(), axes, *noop_with_empty_axes)
+                .ok_or_else(|| {
+                    CompileError::shape(
+                        node,
+                        format!("axes {axes:?} are not distinct axes of {:?}", inputs[0]),
+                    )
+                })?;
+            Ok(lower::reduced_shape(inputs[0], &reduced, *keep_dims))
+        }
+        Op::Slice {
+            starts,
+            ends,
+            axes,
+            steps,
+        } => lower::slice_axes(inputs[0], starts, ends, axes, steps)
+            .map(|axes| axes.iter().map(|a| a.count).collect())
+            .map_err(|reason| CompileError::shape(node, reason)),
         Op::Relu
+        | Op::Neg
+        | Op::HardSigmoid { .. }
         | Op::Identity
         | Op::Cast
         | Op::Clip { .. }
@@ -252,16 +281,16 @@ fn output_shape(
         }
         Op::MaxPool(attrs) | Op::AveragePool { attrs, .. } => {
             let g = geometry::pool(node, attrs, inputs[0])?;
-            Ok(vec![
-                inputs[0][0],
+            Ok(geometry::window_output(
+                inputs[0],
                 g.channels,
                 g.out_height(),
                 g.out_width(),
-            ])
+            ))
         }
         Op::GlobalAveragePool => {
-            let [n, c, _, _] = geometry::image_dims(node, inputs[0])?;
-            Ok(vec![n, c, 1, 1])
+            let [_, c, _, _] = geometry::image_dims(node, inputs[0])?;
+            Ok(geometry::window_output(inputs[0], c, 1, 1))
         }
         Op::Add => {
             arity(node, inputs, 2, 2)?;

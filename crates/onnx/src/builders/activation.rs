@@ -1,4 +1,4 @@
-//! Relu, LeakyRelu, Clip, Softmax.
+//! Relu, LeakyRelu, PRelu, HardSigmoid, Clip, Softmax.
 
 use crate::context::{Built, Context};
 use crate::error::ImportError;
@@ -20,6 +20,36 @@ pub(super) fn leaky_relu(node: &NodeProto, ctx: &Context) -> Result<Built, Impor
     let alpha = ctx.attributes(node).float("alpha")?.unwrap_or(0.01);
     Ok(Built::Node {
         op: Op::LeakyRelu { alpha },
+        inputs: vec![x],
+    })
+}
+
+/// PRelu (opset 6, 7, 9, 16): X and a constant slope broadcasting to X (a learned
+/// weight, so the model owner's secret like the others).
+pub(super) fn prelu(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let x = ctx.input(node, 0, "X")?;
+    let slope = ctx.input(node, 1, "slope")?;
+    ctx.require_static(node, slope, "slope")?;
+    Ok(Built::Node {
+        op: Op::PRelu,
+        inputs: vec![x, slope],
+    })
+}
+
+/// HardSigmoid (opset 6, 22): `alpha` (default 0.2) and `beta` (default 0.5).
+pub(super) fn hard_sigmoid(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let x = ctx.input(node, 0, "X")?;
+    let attrs = ctx.attributes(node);
+    let alpha = attrs.float("alpha")?.unwrap_or(0.2);
+    let beta = attrs.float("beta")?.unwrap_or(0.5);
+    if !alpha.is_finite() || !beta.is_finite() {
+        return Err(attrs.invalid(
+            "alpha",
+            format!("alpha {alpha} and beta {beta} must be finite"),
+        ));
+    }
+    Ok(Built::Node {
+        op: Op::HardSigmoid { alpha, beta },
         inputs: vec![x],
     })
 }

@@ -1,4 +1,4 @@
-//! Add, Sub, Mul, Div, Sum.
+//! Add, Sub, Mul, Div, Sum, Neg.
 //!
 //! The graph's arithmetic broadcasts like NumPy (opset 7 on). Opset 6 broadcasts only
 //! when `broadcast = 1`, aligning B with A's trailing dimensions, or with A's dimensions
@@ -9,6 +9,15 @@ use crate::context::{Built, Context};
 use crate::error::ImportError;
 use crate::proto::NodeProto;
 use cryptflow_ir::{Op, ValueId};
+
+/// Neg (opset 6, 13).
+pub(super) fn neg(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let x = ctx.input(node, 0, "X")?;
+    Ok(Built::Node {
+        op: Op::Neg,
+        inputs: vec![x],
+    })
+}
 
 /// Add (opset 6, 7, 13, 14).
 pub(super) fn add(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {

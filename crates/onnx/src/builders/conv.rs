@@ -41,11 +41,16 @@ pub(super) fn conv(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError
         .filter(|&g| g >= 1)
         .ok_or_else(|| attrs.invalid("group", format!("{groups} is below 1")))?;
     if let Some(shape) = weight_shape {
-        if shape.len() != 4 || shape[2..] != kernel {
+        let spatial = if kernel.one_d {
+            &kernel.size[1..]
+        } else {
+            &kernel.size[..]
+        };
+        if shape.len() != 2 + spatial.len() || shape[2..] != *spatial {
             return Err(attrs.invalid(
                 "kernel_shape",
                 format!(
-                    "{kernel:?} does not match weight `{}` of shape {shape:?}",
+                    "{spatial:?} does not match weight `{}` of shape {shape:?}",
                     ctx.name(w)
                 ),
             ));
@@ -66,7 +71,7 @@ pub(super) fn conv(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError
     inputs.extend(bias);
     Ok(Built::Node {
         op: Op::Conv(ConvAttrs {
-            kernel,
+            kernel: kernel.size,
             strides: geometry.strides,
             pads: geometry.pads,
             dilations: geometry.dilations,

@@ -13,6 +13,7 @@ mod linear;
 mod normalization;
 mod padding;
 mod pool;
+mod reduce;
 mod shape;
 mod shape_ops;
 mod window;
@@ -41,15 +42,21 @@ const BUILDERS: &[(&str, Builder)] = &[
     ("Gather", shape_ops::gather),
     ("Gemm", linear::gemm),
     ("GlobalAveragePool", pool::global_average_pool),
+    ("HardSigmoid", activation::hard_sigmoid),
     ("Identity", identity::identity),
     ("LeakyRelu", activation::leaky_relu),
     ("MatMul", linear::matmul),
     ("MaxPool", pool::max_pool),
     ("Mul", arithmetic::mul),
+    ("Neg", arithmetic::neg),
+    ("PRelu", activation::prelu),
     ("Pad", padding::pad),
+    ("ReduceMean", reduce::reduce_mean),
+    ("ReduceSum", reduce::reduce_sum),
     ("Relu", activation::relu),
     ("Reshape", shape::reshape),
     ("Shape", shape_ops::shape),
+    ("Slice", shape_ops::slice),
     ("Softmax", activation::softmax),
     ("Squeeze", shape::squeeze),
     ("Sub", arithmetic::sub),

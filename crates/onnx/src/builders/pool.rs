@@ -67,7 +67,7 @@ fn pool_attrs(attrs: &Attributes, ctx: &Context, x: usize) -> Result<PoolAttrs, 
         ));
     }
     Ok(PoolAttrs {
-        kernel,
+        kernel: kernel.size,
         strides: geometry.strides,
         pads: geometry.pads,
         ceil_mode,

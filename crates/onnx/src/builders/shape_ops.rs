@@ -1,4 +1,5 @@
-//! The operators of shape arithmetic: Shape and Gather.
+//! The operators of shape arithmetic: Shape, Gather, Slice (which also slices
+//! activations).
 
 use crate::context::{Built, Context};
 use crate::error::ImportError;
@@ -69,5 +70,51 @@ pub(super) fn gather(node: &NodeProto, ctx: &Context) -> Result<Built, ImportErr
     Ok(Built::Node {
         op: Op::Gather { axis },
         inputs: vec![data, indices],
+    })
+}
+
+/// Slice (opset 1, 10, 11, 13): `starts`, `ends` and `axes` as attributes before opset
+/// 10; from opset 10 the inputs starts, ends and the optional axes and steps, all
+/// constant. Clamping and negative indices are resolved by the compiler, which knows
+/// the input's shape.
+pub(super) fn slice(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let data = ctx.input(node, 0, "data")?;
+    let (starts, ends, axes, steps) = if ctx.opset < 10 {
+        let attrs = ctx.attributes(node);
+        let required = |name: &str| -> Result<Vec<i64>, ImportError> {
+            attrs
+                .ints(name)?
+                .map(<[i64]>::to_vec)
+                .ok_or_else(|| attrs.invalid(name, "it is required but absent".into()))
+        };
+        let axes = attrs.ints("axes")?.map(<[i64]>::to_vec).unwrap_or_default();
+        (required("starts")?, required("ends")?, axes, Vec::new())
+    } else {
+        let ints = |index: usize, role: &'static str| -> Result<Vec<i64>, ImportError> {
+            let id = ctx.input(node, index, role)?;
+            ctx.constant_ints(node, id, role)
+        };
+        let optional = |index: usize, role: &'static str| -> Result<Vec<i64>, ImportError> {
+            Ok(ctx
+                .optional_input(node, index)?
+                .map(|id| ctx.constant_ints(node, id, role))
+                .transpose()?
+                .unwrap_or_default())
+        };
+        (
+            ints(1, "starts")?,
+            ints(2, "ends")?,
+            optional(3, "axes")?,
+            optional(4, "steps")?,
+        )
+    };
+    Ok(Built::Node {
+        op: Op::Slice {
+            starts,
+            ends,
+            axes,
+            steps,
+        },
+        inputs: vec![data],
     })
 }

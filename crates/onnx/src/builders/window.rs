@@ -12,49 +12,77 @@ pub(crate) struct Window {
     pub(crate) dilations: [usize; 2],
 }
 
-/// A 2-D kernel from `kernel_shape` (or a weight's spatial dims); other ranks are
-/// unsupported, with `what` naming the operation in the message.
+/// A window's kernel, always as 2-D: a 1-D window of width k over `[N, C, L]` is the
+/// 2-D window [1, k] over `[N, C, 1, L]` (same elements, row-major), so the compiler
+/// and the protocols see only 2-D windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WindowKernel {
+    pub(crate) size: [usize; 2],
+    pub(crate) one_d: bool,
+}
+
+/// The kernel from `kernel_shape` (or a weight's spatial dims): 2-D, or 1-D as a height
+/// of 1; other ranks are unsupported, with `what` naming the operation in the message.
 pub(crate) fn kernel(
     attrs: &Attributes,
     spatial: &[usize],
     what: &str,
-) -> Result<[usize; 2], ImportError> {
-    match *spatial {
-        [height, width] if height == 0 || width == 0 => Err(attrs.invalid(
+) -> Result<WindowKernel, ImportError> {
+    if spatial.contains(&0) {
+        return Err(attrs.invalid(
             "kernel_shape",
             format!("{spatial:?} has a zero-sized dimension"),
-        )),
-        [height, width] => Ok([height, width]),
+        ));
+    }
+    match *spatial {
+        [height, width] => Ok(WindowKernel {
+            size: [height, width],
+            one_d: false,
+        }),
+        [width] => Ok(WindowKernel {
+            size: [1, width],
+            one_d: true,
+        }),
         _ => Err(attrs.unsupported(
             "kernel_shape",
             format!("{spatial:?}"),
             &format!(
-                "only 2-D {what} over NCHW inputs is supported (this one is {}-D); \
-                 express it as a 2-D {what} (e.g. a height of 1 for 1-D) before export",
+                "only 1-D and 2-D {what} over NCL / NCHW inputs is supported (this one is {}-D)",
                 spatial.len()
             ),
         )),
     }
 }
 
-/// Reads `strides`, `dilations`, `pads` and `auto_pad`. `input` is the NCHW input's shape
-/// when known; `SAME_*` padding with a stride above 1 needs it.
+/// Reads `strides`, `dilations`, `pads` and `auto_pad` (of a 1-D window as those of its
+/// 2-D form). `input` is the NCHW (NCL) input's shape when known; `SAME_*` padding with a
+/// stride above 1 needs it.
 pub(crate) fn window(
     attrs: &Attributes,
-    kernel: [usize; 2],
+    kernel: WindowKernel,
     input: Option<&[usize]>,
     input_name: &str,
 ) -> Result<Window, ImportError> {
-    let strides = pair(attrs, "strides")?.unwrap_or([1, 1]);
-    let dilations = pair(attrs, "dilations")?.unwrap_or([1, 1]);
+    let one_d = kernel.one_d;
+    let kernel = kernel.size;
+    let strides = pair(attrs, "strides", one_d)?.unwrap_or([1, 1]);
+    let dilations = pair(attrs, "dilations", one_d)?.unwrap_or([1, 1]);
     let explicit = match attrs.sizes("pads", 0)? {
         None => None,
-        Some(pads) => Some(<[usize; 4]>::try_from(pads.as_slice()).map_err(|_| {
-            attrs.invalid(
-                "pads",
-                format!("{pads:?} should hold 4 values (begins then ends) for a 2-D window"),
-            )
-        })?),
+        Some(pads) => Some(match (one_d, pads.as_slice()) {
+            (false, &[top, left, bottom, right]) => [top, left, bottom, right],
+            (true, &[begin, end]) => [0, begin, 0, end],
+            _ => {
+                return Err(attrs.invalid(
+                    "pads",
+                    format!(
+                        "{pads:?} should hold {} values (begins then ends) for a {}-D window",
+                        if one_d { 2 } else { 4 },
+                        if one_d { 1 } else { 2 }
+                    ),
+                ))
+            }
+        }),
     };
     let auto_pad = attrs.string("auto_pad")?.unwrap_or_else(|| "NOTSET".into());
     let same_upper = match auto_pad.as_str() {
@@ -83,7 +111,8 @@ pub(crate) fn window(
         }
     };
     let spatial = match input {
-        Some(&[_, _, height, width]) => Some([height, width]),
+        Some(&[_, _, height, width]) if !one_d => Some([height, width]),
+        Some(&[_, _, length]) if one_d => Some([1, length]),
         _ => None,
     };
     let mut pads = [0; 4];
@@ -134,17 +163,23 @@ pub(crate) fn window(
     })
 }
 
-fn pair(attrs: &Attributes, name: &str) -> Result<Option<[usize; 2]>, ImportError> {
+/// A per-axis attribute of a 2-D window: two values, or one for a 1-D window (its
+/// height axis then gets 1).
+fn pair(attrs: &Attributes, name: &str, one_d: bool) -> Result<Option<[usize; 2]>, ImportError> {
     match attrs.sizes(name, 1)? {
         None => Ok(None),
-        Some(values) => <[usize; 2]>::try_from(values.as_slice())
-            .map(Some)
-            .map_err(|_| {
-                attrs.invalid(
-                    name,
-                    format!("{values:?} should hold 2 values for a 2-D window"),
-                )
-            }),
+        Some(values) => match (one_d, values.as_slice()) {
+            (false, &[height, width]) => Ok(Some([height, width])),
+            (true, &[width]) => Ok(Some([1, width])),
+            _ => Err(attrs.invalid(
+                name,
+                format!(
+                    "{values:?} should hold {} for a {}-D window",
+                    if one_d { "1 value" } else { "2 values" },
+                    if one_d { 1 } else { 2 }
+                ),
+            )),
+        },
     }
 }
 
@@ -182,6 +217,10 @@ mod tests {
         input: Option<&[usize]>,
     ) -> Result<[usize; 4], ImportError> {
         let proto = node(auto_pad, strides);
+        let kernel = WindowKernel {
+            size: kernel,
+            one_d: false,
+        };
         window(&Attributes::new("c", &proto), kernel, input, "x").map(|w| w.pads)
     }
 
@@ -238,5 +277,35 @@ mod tests {
                 .contains("`SAME` is none of NOTSET, VALID, SAME_UPPER, SAME_LOWER"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_1d_window_is_a_2d_one_of_height_1() {
+        // Length 9, stride 2, kernel 4: output 5, total pad (5-1)*2+4-9 = 3.
+        let proto = node("SAME_UPPER", vec![2]);
+        let attrs = Attributes::new("c", &proto);
+        let kernel = kernel(&attrs, &[4], "convolution").unwrap();
+        assert_eq!(
+            kernel,
+            WindowKernel {
+                size: [1, 4],
+                one_d: true
+            }
+        );
+        let w = window(&attrs, kernel, Some(&[1, 3, 9]), "x").unwrap();
+        assert_eq!(
+            (w.strides, w.pads, w.dilations),
+            ([1, 2], [0, 1, 0, 2], [1, 1])
+        );
+        // Two strides for a 1-D window are a mistake in the model.
+        let proto = node("NOTSET", vec![2, 2]);
+        let err = window(&Attributes::new("c", &proto), kernel, None, "x").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("should hold 1 value for a 1-D window"),
+            "{err}"
+        );
+        let err = super::kernel(&attrs, &[2, 2, 2], "pooling").unwrap_err();
+        assert!(err.to_string().contains("(this one is 3-D)"), "{err}");
     }
 }

@@ -264,3 +264,31 @@ fn float8_and_strings_are_unsupported() {
         );
     }
 }
+
+#[test]
+fn slice_sentinels_become_two_to_the_62() {
+    let ends = TensorProto {
+        int64_data: vec![
+            i64::MAX,
+            i64::MIN,
+            i64::from(i32::MAX),
+            i64::from(i32::MIN),
+            -1,
+        ],
+        ..typed(DataType::Int64, vec![5])
+    };
+    let big = (1u64 << 62) as f32;
+    assert_eq!(
+        to_f32(&ends, "x").unwrap().data(),
+        &[big, -big, big, -big, -1.0]
+    );
+    // One below the extreme is an ordinary value, and float32 cannot hold it.
+    let near = TensorProto {
+        int64_data: vec![i64::MAX - 1],
+        ..typed(DataType::Int64, vec![1])
+    };
+    assert!(matches!(
+        to_f32(&near, "x"),
+        Err(ImportError::NotRepresentable { .. })
+    ));
+}

@@ -1,0 +1,65 @@
+//! Piecewise-linear activations made of the kernels the protocols have: PRelu and
+//! HardSigmoid, exact up to the encoding of their constants.
+
+use super::Lowering;
+use crate::CompileError;
+use cryptflow_ir::{Kernel, Node, SlotId};
+use cryptflow_ring::Tensor;
+
+impl Lowering<'_> {
+    /// `PRelu(x) = ReLU(x) + slope·(x − ReLU(x))`: one comparison, then the model
+    /// owner's slope (a learned weight, kept secret like the others) times min(x, 0).
+    pub(super) fn prelu(&mut self, node: &Node, shape: Vec<usize>) -> Result<SlotId, CompileError> {
+        let x = self.activation(node, 0)?;
+        self.constant_fits(node, x, &shape)?;
+        let slope = self.constant(node, 1)?.clone();
+        let slope = self.broadcast_weight(node, &slope, &shape, 1.0, self.scale.bits())?;
+        let positive = self.emit(node, Kernel::Relu, vec![x], shape.clone());
+        let negative = self.emit(node, Kernel::Sub, vec![x, positive], shape.clone());
+        let sloped = self.emit_rescaled(
+            node,
+            Kernel::Scale { weight: slope },
+            vec![negative],
+            shape.clone(),
+        );
+        Ok(self.emit(node, Kernel::Add, vec![positive, sloped], shape))
+    }
+
+    /// `HardSigmoid(x) = clip(alpha·x + beta, 0, 1)`.
+    pub(super) fn hard_sigmoid(
+        &mut self,
+        node: &Node,
+        alpha: f32,
+        beta: f32,
+        shape: Vec<usize>,
+    ) -> Result<SlotId, CompileError> {
+        let x = self.activation(node, 0)?;
+        let scalar = |v: f32| {
+            Tensor::new(vec![1], vec![v]).map_err(|e| CompileError::shape(node, e.to_string()))
+        };
+        let s = self.scale.bits();
+        let alpha = self.broadcast_weight(node, &scalar(alpha)?, &shape, 1.0, s)?;
+        let beta = self.broadcast_weight(node, &scalar(beta)?, &shape, 1.0, s)?;
+        let scaled = self.emit_rescaled(
+            node,
+            Kernel::Scale { weight: alpha },
+            vec![x],
+            shape.clone(),
+        );
+        let shifted = self.emit(
+            node,
+            Kernel::AddConstant { weight: beta },
+            vec![scaled],
+            shape.clone(),
+        );
+        Ok(self.emit(
+            node,
+            Kernel::Clip {
+                min: Some(0.0),
+                max: Some(1.0),
+            },
+            vec![shifted],
+            shape,
+        ))
+    }
+}
