@@ -19,6 +19,7 @@ pub mod division;
 pub mod linear;
 pub mod msgs;
 pub mod pool;
+pub mod product;
 pub mod relu;
 mod seeds;
 pub mod sharing;

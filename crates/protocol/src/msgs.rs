@@ -33,10 +33,14 @@ pub enum MessageKind {
     SelectionOpening = 7,
     /// P0 → P1: P0's share of the output ([`crate::sharing`]).
     OutputShare = 8,
+    /// P2 → P1: `C₁ = A ⊙ B − C₀` of a multiplication triple ([`crate::product`]).
+    ProductCorrection = 9,
+    /// P0 ↔ P1: `E = X − A` and `F = Y − B` ([`crate::product`]).
+    ProductOpening = 10,
 }
 
 impl MessageKind {
-    const ALL: [MessageKind; 9] = [
+    const ALL: [MessageKind; 11] = [
         MessageKind::Unlabelled,
         MessageKind::MaskedWeight,
         MessageKind::MaskedInput,
@@ -46,6 +50,8 @@ impl MessageKind {
         MessageKind::AndOpening,
         MessageKind::SelectionOpening,
         MessageKind::OutputShare,
+        MessageKind::ProductCorrection,
+        MessageKind::ProductOpening,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +65,8 @@ impl MessageKind {
             MessageKind::AndOpening => "AND opening",
             MessageKind::SelectionOpening => "ReLU selection opening",
             MessageKind::OutputShare => "output share",
+            MessageKind::ProductCorrection => "multiplication-triple correlation",
+            MessageKind::ProductOpening => "product opening",
         }
     }
 
@@ -210,6 +218,10 @@ flat_messages! {
     SelectionOpening => SelectionOpening,
     /// P0's share of the model output.
     OutputShare => OutputShare,
+    /// `C₁ = A ⊙ B − C₀`, in the shape of the product.
+    ProductCorrection => ProductCorrection,
+    /// One share-holder's `E = X − A` then `F = Y − B`.
+    ProductOpening => ProductOpening,
 }
 
 /// `y = x + r` (mod 2^w, packed w bits an element) then `f = v − a` (one word an

@@ -112,6 +112,38 @@ pub fn slice<T: Copy>(data: &[T], shape: &[usize], axes: &[SliceAxis]) -> Vec<T>
     out
 }
 
+/// For each element of a tensor of shape `to`, the index of the element of a tensor of
+/// shape `from` that NumPy broadcasting puts there; `None` if `from` does not broadcast
+/// to `to` (more axes, or an axis neither 1 nor `to`'s).
+pub fn broadcast_map(from: &[usize], to: &[usize]) -> Option<Vec<usize>> {
+    let offset = to.len().checked_sub(from.len())?;
+    if from
+        .iter()
+        .zip(&to[offset..])
+        .any(|(&f, &t)| f != 1 && f != t)
+    {
+        return None;
+    }
+    let total: usize = to.iter().product();
+    let mut map = Vec::with_capacity(total);
+    for flat in 0..total {
+        let (mut rest, mut source, mut stride) = (flat, 0, 1);
+        for axis in (0..to.len()).rev() {
+            let coord = rest % to[axis];
+            rest /= to[axis];
+            if axis >= offset {
+                let dim = from[axis - offset];
+                if dim != 1 {
+                    source += coord * stride;
+                }
+                stride *= dim;
+            }
+        }
+        map.push(source);
+    }
+    Some(map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +220,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn broadcast_map_follows_numpy() {
+        // [2, 1] to [2, 3]: each row repeats its one element.
+        assert_eq!(
+            broadcast_map(&[2, 1], &[2, 3]),
+            Some(vec![0, 0, 0, 1, 1, 1])
+        );
+        // [3] to [2, 3]: each row is the vector.
+        assert_eq!(broadcast_map(&[3], &[2, 3]), Some(vec![0, 1, 2, 0, 1, 2]));
+        // [1, 2, 1, 1] to [1, 2, 2, 2]: a per-channel value over each plane.
+        let map = broadcast_map(&[1, 2, 1, 1], &[1, 2, 2, 2]);
+        assert_eq!(map, Some(vec![0, 0, 0, 0, 1, 1, 1, 1]));
+        assert_eq!(broadcast_map(&[2, 3], &[2, 3]), Some((0..6).collect()));
+        assert_eq!(broadcast_map(&[2], &[2, 3]), None, "2 against 3");
+        assert_eq!(broadcast_map(&[1, 2, 3], &[2, 3]), None, "more axes");
     }
 
     #[test]
