@@ -200,6 +200,7 @@ impl<'m> SecureProduct<'m> {
 }
 
 /// Drives a [`SecureProduct`] as an interactive step (one round).
+#[derive(Debug)]
 pub struct ProductStep<'m>(Option<SecureProduct<'m>>);
 
 impl<'m> ProductStep<'m> {
