@@ -23,6 +23,9 @@ The cases:
   middle and last axes with and without keepdims, Slice with negative starts, steps of
   2 and -1 and the "to the end" sentinels, Neg and constant - x, 1-D Conv / MaxPool /
   AveragePool with pads, strides, dilations and SAME padding.
+* products of two activations (Beaver triples): x * ReLU(x), x * x, a squeeze-excitation
+  gate broadcast per channel on either side of the Mul, HardSwish as the opset-14
+  operator and as exporters spell it out, x * Clip(x + 3, 0, 6) / 6.
 """
 
 import numpy as np
@@ -32,7 +35,7 @@ EDGE_TOLERANCE = 2e-3
 OPSET = 13
 
 
-def _model(nodes, x_shape, initializers=(), name="edge"):
+def _model(nodes, x_shape, initializers=(), name="edge", opset=OPSET):
     graph = helper.make_graph(
         nodes,
         name,
@@ -43,7 +46,7 @@ def _model(nodes, x_shape, initializers=(), name="edge"):
             numpy_helper.from_array(v.astype(np.float32) if v.dtype.kind == "f" else v, k) for k, v in initializers
         ],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 7
     # Declare the output's shape as exporters do (from ONNX's own shape inference).
     inferred = shape_inference.infer_shapes(model)
@@ -196,4 +199,34 @@ def cases(rng):
         positive=True,
     )
     add("global_avgpool1d", _pool("GlobalAveragePool", [1, 3, 10]), [1, 3, 10], positive=True)
+    _products(add, rng)
     return out
+
+
+def _products(add, rng):
+    """Products of two run-time values."""
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Mul", ["x", "r"], ["y"])]
+    add("mul_x_relu_x", _model(nodes, [1, 2, 3, 5]), [1, 2, 3, 5])
+    add("mul_square", _model([helper.make_node("Mul", ["x", "x"], ["y"])], [1, 3, 4]), [1, 3, 4])
+    w1 = rng.normal(0, 0.5, (2, 4, 1, 1))
+    w2 = rng.normal(0, 0.5, (4, 2, 1, 1))
+    for name, factors in [("squeeze_excitation", ["x", "g"]), ("squeeze_excitation_gate_first", ["g", "x"])]:
+        nodes = [
+            helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+            helper.make_node("Conv", ["p", "w1"], ["h"]),
+            helper.make_node("Relu", ["h"], ["r"]),
+            helper.make_node("Conv", ["r", "w2"], ["s"]),
+            helper.make_node("HardSigmoid", ["s"], ["g"], alpha=1 / 6, beta=0.5),
+            helper.make_node("Mul", factors, ["y"]),
+        ]
+        add(name, _model(nodes, [1, 4, 3, 3], [("w1", w1), ("w2", w2)]), [1, 4, 3, 3])
+    add("hardswish", _model([helper.make_node("HardSwish", ["x"], ["y"])], [1, 2, 3, 5], opset=14), [1, 2, 3, 5])
+    scalar = lambda v: np.array(v, dtype=np.float32)  # noqa: E731
+    nodes = [
+        helper.make_node("Add", ["x", "three"], ["a"]),
+        helper.make_node("Clip", ["a", "zero", "six"], ["c"]),
+        helper.make_node("Mul", ["x", "c"], ["m"]),
+        helper.make_node("Div", ["m", "six"], ["y"]),
+    ]
+    inits = [("three", scalar(3)), ("zero", scalar(0)), ("six", scalar(6))]
+    add("hardswish_spelled_out", _model(nodes, [1, 2, 3, 5], inits), [1, 2, 3, 5])

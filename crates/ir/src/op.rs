@@ -87,6 +87,8 @@ pub enum Op {
         alpha: f32,
         beta: f32,
     },
+    /// `x · max(0, min(1, x/6 + 1/2))`.
+    HardSwish,
     /// The mean or the sum over `axes` (resolved from the attribute or the constant
     /// input; empty: every axis, unless `noop_with_empty_axes`).
     Reduce {
@@ -149,6 +151,7 @@ impl Op {
             Op::Slice { .. } => "Slice",
             Op::Neg => "Neg",
             Op::HardSigmoid { .. } => "HardSigmoid",
+            Op::HardSwish => "HardSwish",
             Op::Reduce {
                 kind: ReduceKind::Mean,
                 ..

@@ -87,6 +87,10 @@ pub enum Kernel {
     },
     /// `−x`, elementwise.
     Neg,
+    /// Elementwise product of two activations (Beaver triples from the helper); the
+    /// second broadcasts to the first's shape, which is the output's. Output at scale
+    /// 2s: a `Truncate` follows.
+    Mul,
 }
 
 impl Kernel {
@@ -110,6 +114,7 @@ impl Kernel {
             Kernel::Reshape => "Reshape",
             Kernel::Slice { .. } => "Slice",
             Kernel::Neg => "Neg",
+            Kernel::Mul => "Mul",
         }
     }
 

@@ -71,7 +71,7 @@ impl Program {
                 )));
             }
             let arity = match ins.kernel {
-                Kernel::Add | Kernel::Sub => 2,
+                Kernel::Add | Kernel::Sub | Kernel::Mul => 2,
                 Kernel::Concat { .. } => ins.inputs.len().max(1),
                 _ => 1,
             };
@@ -144,6 +144,18 @@ impl Program {
                 Kernel::Add | Kernel::Sub => {
                     if self.slot_len(ins.inputs[1]) != in_len {
                         return Err(err("operands differ in size".into()));
+                    }
+                    (in_len, in_len)
+                }
+                Kernel::Mul => {
+                    let (x, y) = (ins.inputs[0], ins.inputs[1]);
+                    let (x_shape, y_shape) = (&self.slot_shapes[x], &self.slot_shapes[y]);
+                    if !cryptflow_ring::layout::broadcasts(y_shape, x_shape)
+                        || self.slot_shapes[ins.output] != *x_shape
+                    {
+                        return Err(err(format!(
+                            "the second factor's shape {y_shape:?} does not broadcast to the first's {x_shape:?}, or the output's differs"
+                        )));
                     }
                     (in_len, in_len)
                 }

@@ -112,18 +112,24 @@ pub fn slice<T: Copy>(data: &[T], shape: &[usize], axes: &[SliceAxis]) -> Vec<T>
     out
 }
 
+/// Whether a tensor of shape `from` broadcasts to shape `to` (NumPy's rule, never
+/// widening `to`).
+pub fn broadcasts(from: &[usize], to: &[usize]) -> bool {
+    to.len().checked_sub(from.len()).is_some_and(|offset| {
+        from.iter()
+            .zip(&to[offset..])
+            .all(|(&f, &t)| f == 1 || f == t)
+    })
+}
+
 /// For each element of a tensor of shape `to`, the index of the element of a tensor of
 /// shape `from` that NumPy broadcasting puts there; `None` if `from` does not broadcast
 /// to `to` (more axes, or an axis neither 1 nor `to`'s).
 pub fn broadcast_map(from: &[usize], to: &[usize]) -> Option<Vec<usize>> {
-    let offset = to.len().checked_sub(from.len())?;
-    if from
-        .iter()
-        .zip(&to[offset..])
-        .any(|(&f, &t)| f != 1 && f != t)
-    {
+    if !broadcasts(from, to) {
         return None;
     }
+    let offset = to.len() - from.len();
     let total: usize = to.iter().product();
     let mut map = Vec::with_capacity(total);
     for flat in 0..total {

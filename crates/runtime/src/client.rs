@@ -3,12 +3,13 @@
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
 use crate::session::{Agreed, SessionOptions};
-use crate::shareholder::{self, Role, LINEAR};
+use crate::shareholder::{self, Role, LINEAR, PRODUCT};
 use crate::{session, RuntimeError};
 use cryptflow_ir::{Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear, PreparedLinear};
 use cryptflow_protocol::msgs::{Message, MessageKind, SelectCorrection};
+use cryptflow_protocol::product::{ProductShape, TripleShare};
 use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Prg, Tensor};
@@ -137,6 +138,17 @@ impl Role for Client {
 
     fn public_share(&self, _: u64) -> u64 {
         0
+    }
+
+    fn triple(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        shape: ProductShape,
+    ) -> Result<TripleShare, RuntimeError> {
+        let correction = link.recv(Party::Helper, MessageKind::ProductCorrection, step)?;
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, PRODUCT));
+        Ok(TripleShare::for_client(shape, &mut prg, correction)?)
     }
 
     fn select_piece(

@@ -5,13 +5,14 @@
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
 use crate::session::{Agreed, SessionOptions};
-use crate::shareholder::{self, comparison_width, stream, LINEAR, SELECT};
-use crate::{session, RuntimeError};
+use crate::shareholder::{self, comparison_width, stream, LINEAR, PRODUCT, SELECT};
+use crate::{local, session, RuntimeError};
 use cryptflow_compiler::passes::memory;
 use cryptflow_ir::{Kernel, Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
-use cryptflow_protocol::msgs::{LinearCorrection, Outgoing, SelectCorrection};
+use cryptflow_protocol::msgs::{LinearCorrection, Outgoing, ProductCorrection, SelectCorrection};
+use cryptflow_protocol::product::{self, ProductShape};
 use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{PairwiseSeeds, StreamId};
 use cryptflow_ring::Party;
@@ -65,6 +66,10 @@ pub(crate) fn helper_session(
                     plan.block(step),
                     &mut masks_derived,
                 );
+                link.send_outgoing(Party::Client, step, Outgoing::new(correction, 0))?;
+            }
+            None if instruction.kernel == Kernel::Mul => {
+                let correction = deal_product(&link, program, step);
                 link.send_outgoing(Party::Client, step, Outgoing::new(correction, 0))?;
             }
             None => {
@@ -130,6 +135,19 @@ fn deal_selects(
         }
     }
     Ok(())
+}
+
+/// The helper's correction `C₁` of the multiplication triple of the product at `step`.
+fn deal_product(link: &Link, program: &Program, step: usize) -> ProductCorrection {
+    let instruction = &program.instructions[step];
+    let (x, y) = (instruction.inputs[0], instruction.inputs[1]);
+    let map = local::product_map(&program.slot_shapes[x], &program.slot_shapes[y]);
+    let shape = ProductShape {
+        map: &map,
+        y_len: program.slot_len(y),
+    };
+    let (mut p0, mut p1) = pair_streams(link, stream(step, PRODUCT));
+    product::deal(shape, &mut p0, &mut p1)
 }
 
 /// The helper's correction for one use of a linear layer.

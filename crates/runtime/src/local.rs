@@ -37,6 +37,23 @@ pub fn mul(a: &[u64], b: &[u64]) -> Vec<u64> {
     a.iter().zip(b).map(|(a, b)| a.wrapping_mul(*b)).collect()
 }
 
+/// The index into the second factor of each element of a product (NumPy broadcasting
+/// of `y_shape` to `x_shape`). Programs are validated before they run, which checks the
+/// shapes broadcast; were one not, the empty map gives an empty product rather than an
+/// index out of bounds.
+pub(crate) fn product_map(x_shape: &[usize], y_shape: &[usize]) -> Vec<usize> {
+    cryptflow_ring::layout::broadcast_map(y_shape, x_shape).unwrap_or_default()
+}
+
+/// `x ⊙ y[map]` in any ring or field (the clear and float runs).
+pub(crate) fn broadcast_mul<T: Copy + std::ops::Mul<Output = T>>(
+    x: &[T],
+    y: &[T],
+    map: &[usize],
+) -> Vec<T> {
+    x.iter().zip(map).map(|(&a, &j)| a * y[j]).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

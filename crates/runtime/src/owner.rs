@@ -3,13 +3,14 @@
 use crate::link::Link;
 use crate::report::{PartyReport, Recorder};
 use crate::session::{Agreed, SessionOptions};
-use crate::shareholder::{self, Role, LINEAR};
+use crate::shareholder::{self, Role, LINEAR, PRODUCT};
 use crate::{session, RuntimeError};
 use cryptflow_compiler::passes::memory::{self, MemoryPlan};
 use cryptflow_ir::{Program, Runs, WeightId, WeightSource};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::msgs::{MaskedWeight, MessageKind, OutputShare};
+use cryptflow_protocol::product::{ProductShape, TripleShare};
 use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Prg};
@@ -195,6 +196,16 @@ impl Role for ModelOwner<'_> {
 
     fn public_share(&self, value: u64) -> u64 {
         value
+    }
+
+    fn triple(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        shape: ProductShape,
+    ) -> Result<TripleShare, RuntimeError> {
+        let mut prg = link.stream(Party::Helper, shareholder::stream(step, PRODUCT));
+        Ok(TripleShare::for_owner(shape, &mut prg))
     }
 
     fn select_piece(

@@ -128,6 +128,9 @@ pub fn run(program: &Program, weights: &[Tensor<f32>], input: &[f32]) -> RealRun
             Kernel::Pad { pads, value } => local::pad(arg(0), shape(0), pads, f64::from(*value)),
             Kernel::Slice { axes } => local::slice(arg(0), shape(0), axes),
             Kernel::Neg => arg(0).iter().map(|v| -v).collect(),
+            Kernel::Mul => {
+                local::broadcast_mul(arg(0), arg(1), &local::product_map(shape(0), shape(1)))
+            }
             other => unreachable!("kernel {} has no float rule", other.name()),
         };
         max_abs = out.iter().fold(max_abs, |m, v| m.max(v.abs()));

@@ -9,6 +9,7 @@ use cryptflow_compiler::passes::memory::{self, MemoryPlan};
 use cryptflow_ir::{Instruction, Kernel, Program, WeightId};
 use cryptflow_protocol::linear::{Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::{self, MaxTree};
+use cryptflow_protocol::product::{ProductShape, ProductStep, SecureProduct, TripleShare};
 use cryptflow_protocol::relu::{ReluCorrelation, SecureSelect, Width};
 use cryptflow_protocol::{division, truncation, Step, StreamId};
 use cryptflow_ring::conv::ConvGeometry;
@@ -17,6 +18,7 @@ use cryptflow_ring::{Party, Prg};
 /// Stream purposes within one instruction.
 pub(crate) const LINEAR: u8 = 0;
 pub(crate) const SELECT: u8 = 1;
+pub(crate) const PRODUCT: u8 = 2;
 
 /// What P0 and P1 do differently.
 pub(crate) trait Role {
@@ -42,6 +44,14 @@ pub(crate) trait Role {
         weight: WeightId,
         add: fn(&mut [u64], &[u64]),
     ) -> Result<(), RuntimeError>;
+
+    /// This party's part of the multiplication triple of the product at `step`.
+    fn triple(
+        &mut self,
+        link: &mut Link,
+        step: usize,
+        shape: ProductShape,
+    ) -> Result<TripleShare, RuntimeError>;
 
     /// This party's share of a public constant: the model owner holds it, the client 0.
     fn public_share(&self, value: u64) -> u64;
@@ -205,6 +215,18 @@ fn execute(
         // Linear, so each share-holder slices or negates its own share.
         Kernel::Slice { axes } => local::slice(x, shape, axes),
         Kernel::Neg => x.iter().map(|v| v.wrapping_neg()).collect(),
+        Kernel::Mul => {
+            let (y, y_shape) = operands[1];
+            let map = local::product_map(shape, y_shape);
+            let shape = ProductShape {
+                map: &map,
+                y_len: y.len(),
+            };
+            let triple = role.triple(link, step, shape)?;
+            let (product, opening) = SecureProduct::start(party, shape, (x, y), triple)?;
+            let mut product = ProductStep::new(product);
+            link.drive(step, 0, Step::Send(opening), |m| product.step(m))?
+        }
         other => unreachable!("validated programs have no {} kernel", other.name()),
     })
 }

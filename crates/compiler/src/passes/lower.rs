@@ -381,7 +381,11 @@ impl Lowering<'_> {
                 let x = self.activation(node, 0)?;
                 self.emit(node, Kernel::Neg, vec![x], out_shape)
             }
-            Op::HardSigmoid { alpha, beta } => self.hard_sigmoid(node, *alpha, *beta, out_shape)?,
+            Op::HardSigmoid { alpha, beta } => {
+                let x = self.activation(node, 0)?;
+                self.hard_sigmoid(node, x, (*alpha, *beta), out_shape)?
+            }
+            Op::HardSwish => self.hard_swish(node, out_shape)?,
             Op::Reduce {
                 kind,
                 axes,
@@ -577,16 +581,50 @@ mod tests {
     }
 
     #[test]
-    fn a_product_of_two_activations_is_refused_with_the_node_named() {
+    fn a_product_of_two_activations_is_a_mul_then_a_truncation() {
         let mut g = small_graph();
         let r = g.nodes[1].output;
         g.nodes[2].op = Op::Mul;
         g.nodes[2].inputs = vec![r, r];
+        let lowered = lower(&g, Scale::new(8).expect("valid")).expect("lowers");
+        let kernels: Vec<&Kernel> = lowered
+            .program
+            .instructions
+            .iter()
+            .map(|i| &i.kernel)
+            .collect();
+        let mul = kernels
+            .iter()
+            .position(|k| **k == Kernel::Mul)
+            .expect("a Mul");
+        assert_eq!(kernels[mul + 1], &Kernel::Truncate { bits: 8 });
+        let inputs = &lowered.program.instructions[mul].inputs;
+        assert_eq!(inputs[0], inputs[1], "r · r reads one slot twice");
+    }
+
+    #[test]
+    fn a_product_of_activations_that_broadcast_both_ways_is_refused_with_the_node_named() {
+        // [1, 2] · [2, 1] is [2, 2]: neither factor is the output's shape.
+        let mut g = small_graph();
+        let r = g.nodes[1].output;
+        let column = g.add_value("column", Some(vec![2, 1]));
+        g.nodes[2] = Node {
+            name: "to_column".into(),
+            op: Op::Reshape,
+            inputs: vec![r, g.nodes[2].inputs[1]],
+            output: column,
+        };
+        let out = g.add_value("outer", Some(vec![2, 2]));
+        g.nodes.push(Node {
+            name: "outer".into(),
+            op: Op::Mul,
+            inputs: vec![r, column],
+            output: out,
+        });
+        g.output = out;
         let err = lower(&g, Scale::new(8).expect("valid")).unwrap_err();
-        assert!(
-            err.to_string().starts_with("node `quarter` (Mul):"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("node `outer` (Mul):"), "{err}");
+        assert!(err.to_string().contains("broadcast"), "{err}");
     }
 
     #[test]

@@ -190,6 +190,7 @@ fn output_shape(
         Op::Relu
         | Op::Neg
         | Op::HardSigmoid { .. }
+        | Op::HardSwish
         | Op::Identity
         | Op::Cast
         | Op::Clip { .. }

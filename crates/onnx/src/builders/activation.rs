@@ -1,4 +1,4 @@
-//! Relu, LeakyRelu, PRelu, HardSigmoid, Clip, Softmax.
+//! Relu, LeakyRelu, PRelu, HardSigmoid, HardSwish, Clip, Softmax.
 
 use crate::context::{Built, Context};
 use crate::error::ImportError;
@@ -50,6 +50,15 @@ pub(super) fn hard_sigmoid(node: &NodeProto, ctx: &Context) -> Result<Built, Imp
     }
     Ok(Built::Node {
         op: Op::HardSigmoid { alpha, beta },
+        inputs: vec![x],
+    })
+}
+
+/// HardSwish (opset 14, 22): `x · HardSigmoid(x)` with alpha 1/6 and beta 1/2.
+pub(super) fn hard_swish(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    let x = ctx.input(node, 0, "X")?;
+    Ok(Built::Node {
+        op: Op::HardSwish,
         inputs: vec![x],
     })
 }

@@ -31,16 +31,10 @@ pub(super) fn sub(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError>
     Ok(binary(Op::Sub, a, b))
 }
 
-/// Mul (opset 6, 7, 13, 14): at most one factor may depend on the graph input.
+/// Mul (opset 6, 7, 13, 14): by a constant (the linear protocol) or of two run-time
+/// values (a multiplication triple per element).
 pub(super) fn mul(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
     let (a, b) = operands(node, ctx)?;
-    if !ctx.is_static(a) {
-        ctx.require_static(
-            node,
-            b,
-            "B; cryptflow multiplies a run-time value only by a constant",
-        )?;
-    }
     Ok(binary(Op::Mul, a, b))
 }
 

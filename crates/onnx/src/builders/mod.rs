@@ -43,6 +43,7 @@ const BUILDERS: &[(&str, Builder)] = &[
     ("Gemm", linear::gemm),
     ("GlobalAveragePool", pool::global_average_pool),
     ("HardSigmoid", activation::hard_sigmoid),
+    ("HardSwish", activation::hard_swish),
     ("Identity", identity::identity),
     ("LeakyRelu", activation::leaky_relu),
     ("MatMul", linear::matmul),

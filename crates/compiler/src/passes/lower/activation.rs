@@ -1,5 +1,6 @@
-//! Piecewise-linear activations made of the kernels the protocols have: PRelu and
-//! HardSigmoid, exact up to the encoding of their constants.
+//! Piecewise-linear activations made of the kernels the protocols have: PRelu,
+//! HardSigmoid and HardSwish, exact up to the encoding of their constants (and, for
+//! HardSwish, the truncation of one product).
 
 use super::Lowering;
 use crate::CompileError;
@@ -25,15 +26,25 @@ impl Lowering<'_> {
         Ok(self.emit(node, Kernel::Add, vec![positive, sloped], shape))
     }
 
-    /// `HardSigmoid(x) = clip(alpha·x + beta, 0, 1)`.
-    pub(super) fn hard_sigmoid(
+    /// `HardSwish(x) = x · HardSigmoid(x; 1/6, 1/2)`: a product of two activations.
+    pub(super) fn hard_swish(
         &mut self,
         node: &Node,
-        alpha: f32,
-        beta: f32,
         shape: Vec<usize>,
     ) -> Result<SlotId, CompileError> {
         let x = self.activation(node, 0)?;
+        let gate = self.hard_sigmoid(node, x, (1.0 / 6.0, 0.5), shape.clone())?;
+        Ok(self.emit_rescaled(node, Kernel::Mul, vec![x, gate], shape))
+    }
+
+    /// `HardSigmoid(x) = clip(alpha·x + beta, 0, 1)` of activation slot `x`.
+    pub(super) fn hard_sigmoid(
+        &mut self,
+        node: &Node,
+        x: SlotId,
+        (alpha, beta): (f32, f32),
+        shape: Vec<usize>,
+    ) -> Result<SlotId, CompileError> {
         let scalar = |v: f32| {
             Tensor::new(vec![1], vec![v]).map_err(|e| CompileError::shape(node, e.to_string()))
         };

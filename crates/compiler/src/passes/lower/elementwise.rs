@@ -102,6 +102,9 @@ impl Lowering<'_> {
     ) -> Result<SlotId, CompileError> {
         let divide = matches!(node.op, Op::Div);
         let side = (0..2).find(|&i| self.graph.constant(node.inputs[i]).is_some());
+        if side.is_none() && !divide {
+            return self.product(node, out_shape);
+        }
         let side =
             match side {
                 Some(1) => 1,
@@ -122,6 +125,29 @@ impl Lowering<'_> {
         }
         let weight = self.broadcast_weight(node, &c, &out_shape, 1.0, self.scale.bits())?;
         Ok(self.emit_rescaled(node, Kernel::Scale { weight }, vec![x], out_shape))
+    }
+
+    /// The product of two activations (Beaver triples, protocol/src/product.rs), the
+    /// factor in the output's shape first and the other broadcast to it, then truncation.
+    fn product(&mut self, node: &Node, out_shape: Vec<usize>) -> Result<SlotId, CompileError> {
+        let (a, b) = (self.activation(node, 0)?, self.activation(node, 1)?);
+        let (x, y) = if self.slot_shapes[a] == out_shape {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        if self.slot_shapes[x] != out_shape
+            || !cryptflow_ring::layout::broadcasts(&self.slot_shapes[y], &out_shape)
+        {
+            return Err(CompileError::unsupported(
+                node,
+                format!(
+                    "a product of activations of shapes {:?} and {:?}: one must broadcast to the other",
+                    self.slot_shapes[a], self.slot_shapes[b]
+                ),
+            ));
+        }
+        Ok(self.emit_rescaled(node, Kernel::Mul, vec![x, y], out_shape))
     }
 
     /// A constant combined elementwise with activation `x` may broadcast to `x`'s shape,
