@@ -26,12 +26,19 @@ The cases:
 * products of two activations (Beaver triples): x * ReLU(x), x * x, a squeeze-excitation
   gate broadcast per channel on either side of the Mul, HardSwish as the opset-14
   operator and as exporters spell it out, x * Clip(x + 3, 0, 6) / 6.
+* the spline activations (APPROXIMATED, at SPLINE_TOLERANCE): Sigmoid, Tanh, Softplus,
+  SiLU as exported (x * Sigmoid(x)), Mish (x * Tanh(Softplus(x))), and Sigmoid on inputs
+  far beyond its knots (saturation).
 """
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper, shape_inference
 
 EDGE_TOLERANCE = 2e-3
+# The spline activations' own error (DESIGN.md: Sigmoid 1.3e-3, Tanh 2.5e-3, Softplus
+# 2.3e-3) plus the fixed-point rounding; a product with x (SiLU) scales it by |x|.
+SPLINE_TOLERANCE = 5e-3
+APPROXIMATED = {"sigmoid", "tanh", "softplus", "silu", "mish", "sigmoid_wide"}
 OPSET = 13
 
 
@@ -200,6 +207,18 @@ def cases(rng):
     )
     add("global_avgpool1d", _pool("GlobalAveragePool", [1, 3, 10]), [1, 3, 10], positive=True)
     _products(add, rng)
+    for op in ["Sigmoid", "Tanh", "Softplus"]:
+        add(op.lower(), _pool(op, [1, 2, 4, 6]), [1, 2, 4, 6])
+    nodes = [helper.make_node("Sigmoid", ["x"], ["s"]), helper.make_node("Mul", ["x", "s"], ["y"])]
+    add("silu", _model(nodes, [1, 2, 4, 6]), [1, 2, 4, 6])
+    nodes = [
+        helper.make_node("Softplus", ["x"], ["p"]),
+        helper.make_node("Tanh", ["p"], ["t"]),
+        helper.make_node("Mul", ["x", "t"], ["y"]),
+    ]
+    add("mish", _model(nodes, [1, 2, 4, 6]), [1, 2, 4, 6])
+    nodes = [helper.make_node("Mul", ["x", "ten"], ["w"]), helper.make_node("Sigmoid", ["w"], ["y"])]
+    add("sigmoid_wide", _model(nodes, [1, 2, 4, 6], [("ten", np.array(10, dtype=np.float32))]), [1, 2, 4, 6])
     return out
 
 

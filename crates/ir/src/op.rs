@@ -89,6 +89,12 @@ pub enum Op {
     },
     /// `x · max(0, min(1, x/6 + 1/2))`.
     HardSwish,
+    /// `1 / (1 + e^−x)`, approximated by a spline (compiler lower/spline.rs).
+    Sigmoid,
+    /// `tanh x`, approximated by a spline.
+    Tanh,
+    /// `ln(1 + eˣ)`, approximated by a spline.
+    Softplus,
     /// The mean or the sum over `axes` (resolved from the attribute or the constant
     /// input; empty: every axis, unless `noop_with_empty_axes`).
     Reduce {
@@ -152,6 +158,9 @@ impl Op {
             Op::Neg => "Neg",
             Op::HardSigmoid { .. } => "HardSigmoid",
             Op::HardSwish => "HardSwish",
+            Op::Sigmoid => "Sigmoid",
+            Op::Tanh => "Tanh",
+            Op::Softplus => "Softplus",
             Op::Reduce {
                 kind: ReduceKind::Mean,
                 ..

@@ -17,6 +17,9 @@ mod activation;
 mod elementwise;
 mod reduce;
 mod slice;
+pub(crate) mod spline;
+
+use spline::Smooth;
 
 pub(crate) use reduce::{reduced_axes, reduced_shape};
 pub(crate) use slice::slice_axes;
@@ -386,6 +389,9 @@ impl Lowering<'_> {
                 self.hard_sigmoid(node, x, (*alpha, *beta), out_shape)?
             }
             Op::HardSwish => self.hard_swish(node, out_shape)?,
+            Op::Sigmoid => self.smooth(node, Smooth::Sigmoid, out_shape)?,
+            Op::Tanh => self.smooth(node, Smooth::Tanh, out_shape)?,
+            Op::Softplus => self.smooth(node, Smooth::Softplus, out_shape)?,
             Op::Reduce {
                 kind,
                 axes,

@@ -191,6 +191,9 @@ fn output_shape(
         | Op::Neg
         | Op::HardSigmoid { .. }
         | Op::HardSwish
+        | Op::Sigmoid
+        | Op::Tanh
+        | Op::Softplus
         | Op::Identity
         | Op::Cast
         | Op::Clip { .. }

@@ -1,4 +1,5 @@
-//! Relu, LeakyRelu, PRelu, HardSigmoid, HardSwish, Clip, Softmax.
+//! Relu, LeakyRelu, PRelu, HardSigmoid, HardSwish, Sigmoid, Tanh, Softplus, Clip,
+//! Softmax.
 
 use crate::context::{Built, Context};
 use crate::error::ImportError;
@@ -56,11 +57,29 @@ pub(super) fn hard_sigmoid(node: &NodeProto, ctx: &Context) -> Result<Built, Imp
 
 /// HardSwish (opset 14, 22): `x · HardSigmoid(x)` with alpha 1/6 and beta 1/2.
 pub(super) fn hard_swish(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    unary(node, ctx, Op::HardSwish)
+}
+
+/// A one-input activation without attributes (Sigmoid, Tanh: opset 6, 13; Softplus:
+/// opset 1).
+fn unary(node: &NodeProto, ctx: &Context, op: Op) -> Result<Built, ImportError> {
     let x = ctx.input(node, 0, "X")?;
     Ok(Built::Node {
-        op: Op::HardSwish,
+        op,
         inputs: vec![x],
     })
+}
+
+pub(super) fn sigmoid(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    unary(node, ctx, Op::Sigmoid)
+}
+
+pub(super) fn tanh(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    unary(node, ctx, Op::Tanh)
+}
+
+pub(super) fn softplus(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
+    unary(node, ctx, Op::Softplus)
 }
 
 /// Clip (opset 6, 11, 12, 13): before opset 11 the bounds are the attributes `min` and
