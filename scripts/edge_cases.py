@@ -29,6 +29,10 @@ The cases:
 * the spline activations (APPROXIMATED, at SPLINE_TOLERANCE): Sigmoid, Tanh, Softplus,
   SiLU as exported (x * Sigmoid(x)), Mish (x * Tanh(Softplus(x))), and Sigmoid on inputs
   far beyond its knots (saturation).
+* two small classifiers in the style of issue 10's models, random weights: a
+  MobileNetV3-style one (HardSwish, depthwise convolution, a squeeze-excitation block
+  gated by HardSigmoid) and an EfficientNet-style one (SiLU as x * Sigmoid(x), an SE
+  block gated by Sigmoid), each ending in GlobalAveragePool and Gemm to 10 classes.
 """
 
 import numpy as np
@@ -38,7 +42,7 @@ EDGE_TOLERANCE = 2e-3
 # The spline activations' own error (DESIGN.md: Sigmoid 1.3e-3, Tanh 2.5e-3, Softplus
 # 2.3e-3) plus the fixed-point rounding; a product with x (SiLU) scales it by |x|.
 SPLINE_TOLERANCE = 5e-3
-APPROXIMATED = {"sigmoid", "tanh", "softplus", "silu", "mish", "sigmoid_wide"}
+APPROXIMATED = {"sigmoid", "tanh", "softplus", "silu", "mish", "sigmoid_wide", "efficientnet_style", "mobilenetv3_style"}
 OPSET = 13
 
 
@@ -207,6 +211,8 @@ def cases(rng):
     )
     add("global_avgpool1d", _pool("GlobalAveragePool", [1, 3, 10]), [1, 3, 10], positive=True)
     _products(add, rng)
+    for kind in ["mobilenetv3", "efficientnet"]:
+        add(f"{kind}_style", _mobile_style(rng, kind), [1, 3, 16, 16])
     for op in ["Sigmoid", "Tanh", "Softplus"]:
         add(op.lower(), _pool(op, [1, 2, 4, 6]), [1, 2, 4, 6])
     nodes = [helper.make_node("Sigmoid", ["x"], ["s"]), helper.make_node("Mul", ["x", "s"], ["y"])]
@@ -220,6 +226,48 @@ def cases(rng):
     nodes = [helper.make_node("Mul", ["x", "ten"], ["w"]), helper.make_node("Sigmoid", ["w"], ["y"])]
     add("sigmoid_wide", _model(nodes, [1, 2, 4, 6], [("ten", np.array(10, dtype=np.float32))]), [1, 2, 4, 6])
     return out
+
+
+def _mobile_style(rng, kind):
+    """conv 3x3/2 -> act -> depthwise 3x3 -> act -> SE -> conv 1x1 -> act -> pool -> fc."""
+    he = lambda shape: rng.normal(0, np.sqrt(2 / np.prod(shape[1:])), shape)  # noqa: E731
+    inits = [
+        ("w0", he((8, 3, 3, 3))), ("b0", rng.normal(0, 0.1, 8)),
+        ("w1", he((8, 1, 3, 3))), ("b1", rng.normal(0, 0.1, 8)),
+        ("s1", he((2, 8, 1, 1))), ("s2", he((8, 2, 1, 1))),
+        ("w2", he((16, 8, 1, 1))), ("fc", he((10, 16))), ("fcb", rng.normal(0, 0.1, 10)),
+    ]
+    nodes = []
+
+    def act(x, y):
+        if kind == "mobilenetv3":
+            nodes.append(helper.make_node("HardSwish", [x], [y]))
+        else:
+            nodes.append(helper.make_node("Sigmoid", [x], [y + "_s"]))
+            nodes.append(helper.make_node("Mul", [x, y + "_s"], [y]))
+
+    nodes.append(helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], strides=[2, 2], pads=[1, 1, 1, 1]))
+    act("c0", "a0")
+    nodes.append(helper.make_node("Conv", ["a0", "w1", "b1"], ["c1"], group=8, pads=[1, 1, 1, 1]))
+    act("c1", "a1")
+    nodes += [
+        helper.make_node("GlobalAveragePool", ["a1"], ["p"]),
+        helper.make_node("Conv", ["p", "s1"], ["q"]),
+        helper.make_node("Relu", ["q"], ["r"]),
+        helper.make_node("Conv", ["r", "s2"], ["g0"]),
+    ]
+    if kind == "mobilenetv3":
+        nodes.append(helper.make_node("HardSigmoid", ["g0"], ["g"], alpha=1 / 6, beta=0.5))
+    else:
+        nodes.append(helper.make_node("Sigmoid", ["g0"], ["g"]))
+    nodes += [helper.make_node("Mul", ["a1", "g"], ["se"]), helper.make_node("Conv", ["se", "w2"], ["c2"])]
+    act("c2", "a2")
+    nodes += [
+        helper.make_node("GlobalAveragePool", ["a2"], ["gp"]),
+        helper.make_node("Flatten", ["gp"], ["f"]),
+        helper.make_node("Gemm", ["f", "fc", "fcb"], ["y"], transB=1),
+    ]
+    return _model(nodes, [1, 3, 16, 16], inits, opset=14)
 
 
 def _products(add, rng):
