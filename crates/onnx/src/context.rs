@@ -75,6 +75,23 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The `axes` of a node that takes them as an attribute before opset
+    /// `input_from` and as the optional constant input 1 from then on (Squeeze,
+    /// Unsqueeze, the reductions); `None` when absent.
+    pub(crate) fn axes(
+        &self,
+        node: &NodeProto,
+        input_from: i64,
+    ) -> Result<Option<Vec<i64>>, ImportError> {
+        if self.opset < input_from {
+            Ok(self.attributes(node).ints("axes")?.map(<[i64]>::to_vec))
+        } else {
+            self.optional_input(node, 1)?
+                .map(|id| self.constant_ints(node, id, "axes"))
+                .transpose()
+        }
+    }
+
     pub(crate) fn constant(&self, id: ValueId) -> Option<&'a Tensor<f32>> {
         self.graph.constant(id)
     }

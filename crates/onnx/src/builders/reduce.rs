@@ -24,13 +24,7 @@ fn reduce(
 ) -> Result<Built, ImportError> {
     let data = ctx.input(node, 0, "data")?;
     let attrs = ctx.attributes(node);
-    let axes = if ctx.opset < axes_as_input_from {
-        attrs.ints("axes")?.map(<[i64]>::to_vec)
-    } else {
-        ctx.optional_input(node, 1)?
-            .map(|id| ctx.constant_ints(node, id, "axes"))
-            .transpose()?
-    };
+    let axes = ctx.axes(node, axes_as_input_from)?;
     Ok(Built::Node {
         op: Op::Reduce {
             kind,

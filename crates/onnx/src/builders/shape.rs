@@ -54,13 +54,7 @@ pub(super) fn reshape(node: &NodeProto, ctx: &Context) -> Result<Built, ImportEr
 /// (an empty `axes`).
 pub(super) fn squeeze(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
     let data = ctx.input(node, 0, "data")?;
-    let axes = if ctx.opset < 13 {
-        ctx.attributes(node).ints("axes")?.map(<[i64]>::to_vec)
-    } else {
-        ctx.optional_input(node, 1)?
-            .map(|id| ctx.constant_ints(node, id, "axes"))
-            .transpose()?
-    };
+    let axes = ctx.axes(node, 13)?;
     Ok(Built::Node {
         op: Op::Squeeze {
             axes: axes.unwrap_or_default(),
@@ -73,16 +67,14 @@ pub(super) fn squeeze(node: &NodeProto, ctx: &Context) -> Result<Built, ImportEr
 /// opset 13, from the constant input 1 from opset 13.
 pub(super) fn unsqueeze(node: &NodeProto, ctx: &Context) -> Result<Built, ImportError> {
     let data = ctx.input(node, 0, "data")?;
-    let axes = if ctx.opset < 13 {
-        let attrs = ctx.attributes(node);
-        attrs
-            .ints("axes")?
-            .ok_or_else(|| attrs.invalid("axes", "it is required but absent".into()))?
-            .to_vec()
-    } else {
-        let id = ctx.input(node, 1, "axes")?;
-        ctx.constant_ints(node, id, "axes")?
-    };
+    if ctx.opset >= 13 {
+        // Required from opset 13: a missing input is named as such.
+        ctx.input(node, 1, "axes")?;
+    }
+    let axes = ctx.axes(node, 13)?.ok_or_else(|| {
+        ctx.attributes(node)
+            .invalid("axes", "it is required but absent".into())
+    })?;
     Ok(Built::Node {
         op: Op::Unsqueeze { axes },
         inputs: vec![data],
