@@ -23,26 +23,81 @@
 use crate::error::ProtocolError;
 use crate::msgs::{Message, Outgoing, ProductCorrection, ProductOpening};
 use crate::Step;
-use cryptflow_ring::{Party, Prg};
+use cryptflow_ring::{gemm, Party, Prg};
 
-/// The public shape of a product: X's length is `map.len()`, Y's is `y_len`, and
-/// element i of X meets element `map[i]` of Y.
+/// A public bilinear pairing `f(X, Y)` of two shared operands: the elementwise product
+/// with broadcasting ([`ProductShape`]) or the matrix product ([`MatrixProduct`]). The
+/// protocol is the same for both: `Zᵢ = Cᵢ + f(E, Bᵢ) + f(Aᵢ, F)` (+ `f(E, F)` for P0).
+pub trait Pairing {
+    fn x_len(&self) -> usize;
+    fn y_len(&self) -> usize;
+    fn out_len(&self) -> usize;
+    /// Whether the shape is consistent (checked before any indexing).
+    fn is_valid(&self) -> bool {
+        true
+    }
+    /// Adds `f(x, y)` into `out`.
+    fn add_pair(&self, x: &[u64], y: &[u64], out: &mut [u64]);
+}
+
+/// The elementwise product: X's length is `map.len()`, Y's is `y_len`, and element i of
+/// X meets element `map[i]` of Y.
 #[derive(Clone, Copy, Debug)]
 pub struct ProductShape<'m> {
     pub map: &'m [usize],
     pub y_len: usize,
 }
 
-impl ProductShape<'_> {
-    pub fn x_len(&self) -> usize {
+impl Pairing for ProductShape<'_> {
+    fn x_len(&self) -> usize {
         self.map.len()
     }
-
-    /// Whether every index of the map is inside Y (the runtime builds maps from checked
-    /// shapes; this guards the indexing below).
+    fn y_len(&self) -> usize {
+        self.y_len
+    }
+    fn out_len(&self) -> usize {
+        self.map.len()
+    }
+    /// Every index of the map is inside Y (the runtime builds maps from checked shapes;
+    /// this guards the indexing).
     fn is_valid(&self) -> bool {
         self.map.iter().all(|&j| j < self.y_len)
     }
+    fn add_pair(&self, x: &[u64], y: &[u64], out: &mut [u64]) {
+        for ((o, v), &j) in out.iter_mut().zip(x).zip(self.map) {
+            *o = o.wrapping_add(v.wrapping_mul(y[j]));
+        }
+    }
+}
+
+/// `Z[rows, cols] = X[rows, inner] · Y[inner, cols]`, both factors shared (attention's
+/// `Q·Kᵀ`, a product of two activations).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatrixProduct {
+    pub rows: usize,
+    pub inner: usize,
+    pub cols: usize,
+}
+
+impl Pairing for MatrixProduct {
+    fn x_len(&self) -> usize {
+        self.rows * self.inner
+    }
+    fn y_len(&self) -> usize {
+        self.inner * self.cols
+    }
+    fn out_len(&self) -> usize {
+        self.rows * self.cols
+    }
+    fn add_pair(&self, x: &[u64], y: &[u64], out: &mut [u64]) {
+        gemm::matmul_into(x, y, out, self.rows, self.inner, self.cols);
+    }
+}
+
+fn pair(f: &dyn Pairing, x: &[u64], y: &[u64]) -> Vec<u64> {
+    let mut out = vec![0; f.out_len()];
+    f.add_pair(x, y, &mut out);
+    out
 }
 
 /// One share-holder's part of a multiplication triple.
@@ -55,23 +110,23 @@ pub struct TripleShare {
 
 impl TripleShare {
     /// P0's part: A₀, B₀, C₀ from the stream it shares with the helper.
-    pub fn for_owner(shape: ProductShape, owner_helper: &mut Prg) -> TripleShare {
-        let a = owner_helper.u64s(shape.x_len());
-        let b = owner_helper.u64s(shape.y_len);
-        let c = owner_helper.u64s(shape.x_len());
+    pub fn for_owner(f: &dyn Pairing, owner_helper: &mut Prg) -> TripleShare {
+        let a = owner_helper.u64s(f.x_len());
+        let b = owner_helper.u64s(f.y_len());
+        let c = owner_helper.u64s(f.out_len());
         TripleShare { a, b, c }
     }
 
     /// P1's part: A₁, B₁ from the stream it shares with the helper, C₁ as the helper
     /// sent it.
     pub fn for_client(
-        shape: ProductShape,
+        f: &dyn Pairing,
         client_helper: &mut Prg,
         correction: Vec<u64>,
     ) -> Result<TripleShare, ProtocolError> {
-        let c = ProductCorrection::decode(Party::Helper, correction, shape.x_len())?;
-        let a = client_helper.u64s(shape.x_len());
-        let b = client_helper.u64s(shape.y_len);
+        let c = ProductCorrection::decode(Party::Helper, correction, f.out_len())?;
+        let a = client_helper.u64s(f.x_len());
+        let b = client_helper.u64s(f.y_len());
         Ok(TripleShare {
             a,
             b,
@@ -80,52 +135,52 @@ impl TripleShare {
     }
 }
 
-/// The helper's message: `C₁ = A ⊙ B[map] − C₀`, from the streams it shares with P0 and
-/// P1 (drawn in the order the share-holders draw them).
-pub fn deal(
-    shape: ProductShape,
-    owner_helper: &mut Prg,
-    client_helper: &mut Prg,
-) -> ProductCorrection {
-    let owner = TripleShare::for_owner(shape, owner_helper);
-    let a1 = client_helper.u64s(shape.x_len());
-    let b1 = client_helper.u64s(shape.y_len);
-    let b: Vec<u64> = owner
-        .b
+/// The helper's message: `C₁ = f(A, B) − C₀`, from the streams it shares with P0 and P1
+/// (drawn in the order the share-holders draw them).
+pub fn deal(f: &dyn Pairing, owner_helper: &mut Prg, client_helper: &mut Prg) -> ProductCorrection {
+    let owner = TripleShare::for_owner(f, owner_helper);
+    let a1 = client_helper.u64s(f.x_len());
+    let b1 = client_helper.u64s(f.y_len());
+    let sum = |p: &[u64], q: &[u64]| -> Vec<u64> {
+        p.iter().zip(q).map(|(x, y)| x.wrapping_add(*y)).collect()
+    };
+    let (a, b) = (sum(&owner.a, &a1), sum(&owner.b, &b1));
+    let c1 = pair(f, &a, &b)
         .iter()
-        .zip(&b1)
-        .map(|(x, y)| x.wrapping_add(*y))
-        .collect();
-    let c1 = shape
-        .map
-        .iter()
-        .zip(owner.a.iter().zip(&a1))
         .zip(&owner.c)
-        .map(|((&j, (a0, a1)), c0)| a0.wrapping_add(*a1).wrapping_mul(b[j]).wrapping_sub(*c0))
+        .map(|(c, c0)| c.wrapping_sub(*c0))
         .collect();
     ProductCorrection::new(c1)
 }
 
 /// A share-holder's product in progress: its triple and shares, waiting for the other's
 /// opening.
-#[derive(Debug)]
-pub struct SecureProduct<'m> {
+pub struct SecureProduct<'f> {
     party: Party,
-    shape: ProductShape<'m>,
+    f: &'f dyn Pairing,
     triple: TripleShare,
     /// This party's Eᵢ then Fᵢ, as sent.
     opening: Vec<u64>,
 }
 
-impl<'m> SecureProduct<'m> {
+impl std::fmt::Debug for SecureProduct<'_> {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        out.debug_struct("SecureProduct")
+            .field("party", &self.party)
+            .field("opening_len", &self.opening.len())
+            .finish()
+    }
+}
+
+impl<'f> SecureProduct<'f> {
     /// Opens this party's `Eᵢ = Xᵢ − Aᵢ`, `Fᵢ = Yᵢ − Bᵢ`: the message to send the other
     /// share-holder.
     pub fn start(
         party: Party,
-        shape: ProductShape<'m>,
+        f: &'f dyn Pairing,
         (x, y): (&[u64], &[u64]),
         triple: TripleShare,
-    ) -> Result<(SecureProduct<'m>, Outgoing), ProtocolError> {
+    ) -> Result<(SecureProduct<'f>, Outgoing), ProtocolError> {
         if party.share_peer().is_none() {
             return Err(ProtocolError::WrongParty {
                 party,
@@ -133,19 +188,19 @@ impl<'m> SecureProduct<'m> {
                 expected: "the two share-holders",
             });
         }
-        let shaped = x.len() == shape.x_len()
-            && y.len() == shape.y_len
+        let shaped = x.len() == f.x_len()
+            && y.len() == f.y_len()
             && triple.a.len() == x.len()
-            && triple.c.len() == x.len()
             && triple.b.len() == y.len()
-            && shape.is_valid();
+            && triple.c.len() == f.out_len()
+            && f.is_valid();
         if !shaped {
             // The runtime builds every length from the validated program; a mismatch is
             // a program the parties disagree on, reported as the malformed triple.
             return Err(ProtocolError::MalformedMessage {
                 from: Party::Helper,
                 message: "multiplication triple",
-                expected: shape.x_len(),
+                expected: f.out_len(),
                 actual: triple.c.len(),
             });
         }
@@ -159,7 +214,7 @@ impl<'m> SecureProduct<'m> {
         Ok((
             SecureProduct {
                 party,
-                shape,
+                f,
                 triple,
                 opening,
             },
@@ -178,33 +233,23 @@ impl<'m> SecureProduct<'m> {
             .zip(theirs.words())
             .map(|(a, b)| a.wrapping_add(*b))
             .collect();
-        let (e, f) = opened.split_at(self.shape.x_len());
-        let TripleShare { a, b, c } = self.triple;
-        let owner = self.party == Party::ModelOwner;
-        Ok(self
-            .shape
-            .map
-            .iter()
-            .enumerate()
-            .map(|(i, &j)| {
-                let mut z = c[i]
-                    .wrapping_add(e[i].wrapping_mul(b[j]))
-                    .wrapping_add(a[i].wrapping_mul(f[j]));
-                if owner {
-                    z = z.wrapping_add(e[i].wrapping_mul(f[j]));
-                }
-                z
-            })
-            .collect())
+        let (e, f_open) = opened.split_at(self.f.x_len());
+        let TripleShare { a, b, mut c } = self.triple;
+        self.f.add_pair(e, &b, &mut c);
+        self.f.add_pair(&a, f_open, &mut c);
+        if self.party == Party::ModelOwner {
+            self.f.add_pair(e, f_open, &mut c);
+        }
+        Ok(c)
     }
 }
 
 /// Drives a [`SecureProduct`] as an interactive step (one round).
 #[derive(Debug)]
-pub struct ProductStep<'m>(Option<SecureProduct<'m>>);
+pub struct ProductStep<'f>(Option<SecureProduct<'f>>);
 
-impl<'m> ProductStep<'m> {
-    pub fn new(product: SecureProduct<'m>) -> Self {
+impl<'f> ProductStep<'f> {
+    pub fn new(product: SecureProduct<'f>) -> Self {
         ProductStep(Some(product))
     }
 

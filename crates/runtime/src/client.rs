@@ -9,7 +9,7 @@ use cryptflow_ir::{Program, WeightId};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear, PreparedLinear};
 use cryptflow_protocol::msgs::{Message, MessageKind, SelectCorrection};
-use cryptflow_protocol::product::{ProductShape, TripleShare};
+use cryptflow_protocol::product::{Pairing, TripleShare};
 use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Prg, Tensor};
@@ -144,11 +144,11 @@ impl Role for Client {
         &mut self,
         link: &mut Link,
         step: usize,
-        shape: ProductShape,
+        f: &dyn Pairing,
     ) -> Result<TripleShare, RuntimeError> {
         let correction = link.recv(Party::Helper, MessageKind::ProductCorrection, step)?;
         let mut prg = link.stream(Party::Helper, shareholder::stream(step, PRODUCT));
-        Ok(TripleShare::for_client(shape, &mut prg, correction)?)
+        Ok(TripleShare::for_client(f, &mut prg, correction)?)
     }
 
     fn select_piece(

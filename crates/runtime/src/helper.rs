@@ -147,7 +147,7 @@ fn deal_product(link: &Link, program: &Program, step: usize) -> ProductCorrectio
         y_len: program.slot_len(y),
     };
     let (mut p0, mut p1) = pair_streams(link, stream(step, PRODUCT));
-    product::deal(shape, &mut p0, &mut p1)
+    product::deal(&shape, &mut p0, &mut p1)
 }
 
 /// The helper's correction for one use of a linear layer.

@@ -10,7 +10,7 @@ use cryptflow_ir::{Program, Runs, WeightId, WeightSource};
 use cryptflow_net::Transport;
 use cryptflow_protocol::linear::{self, Bilinear};
 use cryptflow_protocol::msgs::{MaskedWeight, MessageKind, OutputShare};
-use cryptflow_protocol::product::{ProductShape, TripleShare};
+use cryptflow_protocol::product::{Pairing, TripleShare};
 use cryptflow_protocol::relu::{ReluCorrelation, Width};
 use cryptflow_protocol::{sharing, PairwiseSeeds, StreamId};
 use cryptflow_ring::{Party, Prg};
@@ -202,10 +202,10 @@ impl Role for ModelOwner<'_> {
         &mut self,
         link: &mut Link,
         step: usize,
-        shape: ProductShape,
+        f: &dyn Pairing,
     ) -> Result<TripleShare, RuntimeError> {
         let mut prg = link.stream(Party::Helper, shareholder::stream(step, PRODUCT));
-        Ok(TripleShare::for_owner(shape, &mut prg))
+        Ok(TripleShare::for_owner(f, &mut prg))
     }
 
     fn select_piece(

@@ -9,7 +9,7 @@ use cryptflow_compiler::passes::memory::{self, MemoryPlan};
 use cryptflow_ir::{Instruction, Kernel, Program, WeightId};
 use cryptflow_protocol::linear::{Bilinear, Elementwise, MatMulShape};
 use cryptflow_protocol::pool::{self, MaxTree};
-use cryptflow_protocol::product::{ProductShape, ProductStep, SecureProduct, TripleShare};
+use cryptflow_protocol::product::{Pairing, ProductShape, ProductStep, SecureProduct, TripleShare};
 use cryptflow_protocol::relu::{ReluCorrelation, SecureSelect, Width};
 use cryptflow_protocol::{division, truncation, Step, StreamId};
 use cryptflow_ring::conv::ConvGeometry;
@@ -50,7 +50,7 @@ pub(crate) trait Role {
         &mut self,
         link: &mut Link,
         step: usize,
-        shape: ProductShape,
+        f: &dyn Pairing,
     ) -> Result<TripleShare, RuntimeError>;
 
     /// This party's share of a public constant: the model owner holds it, the client 0.
@@ -222,8 +222,8 @@ fn execute(
                 map: &map,
                 y_len: y.len(),
             };
-            let triple = role.triple(link, step, shape)?;
-            let (product, opening) = SecureProduct::start(party, shape, (x, y), triple)?;
+            let triple = role.triple(link, step, &shape)?;
+            let (product, opening) = SecureProduct::start(party, &shape, (x, y), triple)?;
             let mut product = ProductStep::new(product);
             link.drive(step, 0, Step::Send(opening), |m| product.step(m))?
         }

@@ -75,9 +75,9 @@ fn triples(
     use Variant::*;
     let mut s = Streams::of(main, stream(k));
     if variant == Honest {
-        let c1 = deal(SHAPE, &mut s.helper_owner, &mut s.helper_client).into_words();
-        let t0 = TripleShare::for_owner(SHAPE, &mut s.owner_helper);
-        let t1 = TripleShare::for_client(SHAPE, &mut s.client_helper, c1.clone()).expect("sized");
+        let c1 = deal(&SHAPE, &mut s.helper_owner, &mut s.helper_client).into_words();
+        let t0 = TripleShare::for_owner(&SHAPE, &mut s.owner_helper);
+        let t1 = TripleShare::for_client(&SHAPE, &mut s.client_helper, c1.clone()).expect("sized");
         return (t0, t1, c1);
     }
     let (n, m) = (SHAPE.x_len(), SHAPE.y_len);
@@ -143,8 +143,8 @@ fn run(
         };
         let (t0, t1, c1) = triples(variant, k, &seeds, &main);
         let (a1, b1) = (t1.a.clone(), t1.b.clone());
-        let (p0, m0) = SecureProduct::start(Party::ModelOwner, SHAPE, (x0, y0), t0).expect("P0");
-        let (p1, m1) = SecureProduct::start(Party::Client, SHAPE, (x1, y1), t1).expect("P1");
+        let (p0, m0) = SecureProduct::start(Party::ModelOwner, &SHAPE, (x0, y0), t0).expect("P0");
+        let (p1, m1) = SecureProduct::start(Party::Client, &SHAPE, (x1, y1), t1).expect("P1");
         let (w0, w1) = (m0.words.clone(), m1.words.clone());
         let z0 = p0.finish(m1.words).expect("P0 finishes");
         let z1 = p1.finish(m0.words).expect("P1 finishes");
